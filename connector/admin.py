@@ -1,0 +1,144 @@
+"""A small client for Pulsar's admin REST API (v2), the calls the connector and its tests make.
+
+Only persistent topics. Every failure raises `PulsarAdminError` naming the URL, the HTTP status and the
+broker's reason, so a caller never has to guess which topic or setting was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from connector.topics import TopicName
+
+
+class PulsarAdminError(RuntimeError):
+    """An admin call failed; `status` is the HTTP status, or None when the broker was not reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class LastMessageId:
+    """The broker's last written position of a (non-partitioned or partition) topic."""
+
+    ledger_id: int
+    entry_id: int
+    batch_index: int
+
+
+class PulsarAdmin:
+    """Calls the REST admin API at `admin_url` (for example http://127.0.0.1:8080)."""
+
+    def __init__(self, admin_url: str, timeout_s: float = 10.0, headers: dict[str, str] | None = None) -> None:
+        self.admin_url = admin_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._headers = dict(headers or {})
+
+    # -- topics -------------------------------------------------------------------------------------
+
+    def partition_count(self, topic: str) -> int:
+        """Partitions of `topic`: 0 for a non-partitioned topic (Pulsar's own convention)."""
+        body = self._call("GET", f"{_path(topic)}/partitions")
+        return int(body["partitions"])
+
+    def topic_exists(self, topic: str) -> bool:
+        """True when `topic` is a partitioned topic or an existing non-partitioned topic."""
+        name = TopicName.parse(topic)
+        try:
+            if self.partition_count(name.full) > 0:
+                return True
+        except PulsarAdminError as error:
+            if error.status == 404:
+                return False
+            raise
+        return name.full in self.list_topics(name.namespace)
+
+    def list_topics(self, namespace: str) -> list[str]:
+        """Every persistent topic of `namespace` ("tenant/ns") as the broker lists them, partitions included."""
+        return list(self._call("GET", f"/admin/v2/persistent/{namespace}"))
+
+    def list_partitioned_topics(self, namespace: str) -> list[str]:
+        return list(self._call("GET", f"/admin/v2/persistent/{namespace}/partitioned"))
+
+    def create_topic(self, topic: str) -> None:
+        """Create a non-partitioned topic."""
+        self._call("PUT", _path(topic))
+
+    def create_partitioned_topic(self, topic: str, partitions: int) -> None:
+        self._call("PUT", f"{_path(topic)}/partitions", partitions)
+
+    def update_partitions(self, topic: str, partitions: int) -> None:
+        """Grow a partitioned topic to `partitions` (Pulsar never shrinks one)."""
+        self._call("POST", f"{_path(topic)}/partitions", partitions)
+
+    def delete_topic(self, topic: str) -> None:
+        """Delete a partitioned or non-partitioned topic, even with producers or readers attached."""
+        if self.partition_count(topic) > 0:
+            self._call("DELETE", f"{_path(topic)}/partitions?force=true")
+        else:
+            self._call("DELETE", f"{_path(topic)}?force=true")
+
+    def last_message_id(self, topic: str) -> LastMessageId:
+        """The last written position of a non-partitioned topic or of one partition (`...-partition-N`)."""
+        body = self._call("GET", f"{_path(topic)}/lastMessageId")
+        return LastMessageId(int(body["ledgerId"]), int(body["entryId"]), int(body.get("batchIndex", -1)))
+
+    # -- namespaces ---------------------------------------------------------------------------------
+
+    def set_deduplication(self, namespace: str, enabled: bool) -> None:
+        self._call("POST", f"/admin/v2/namespaces/{namespace}/deduplication", enabled)
+
+    def get_deduplication(self, namespace: str) -> bool | None:
+        """The namespace's own setting, or None when it follows the broker default."""
+        return self._call("GET", f"/admin/v2/namespaces/{namespace}/deduplication")
+
+    def create_namespace(self, namespace: str) -> None:
+        self._call("PUT", f"/admin/v2/namespaces/{namespace}")
+
+    def set_retention(self, namespace: str, minutes: int, size_mb: int) -> None:
+        self._call("POST", f"/admin/v2/namespaces/{namespace}/retention",
+                   {"retentionTimeInMinutes": minutes, "retentionSizeInMB": size_mb})
+
+    def clusters(self) -> list[str]:
+        return list(self._call("GET", "/admin/v2/clusters"))
+
+    # -- transport ----------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, payload: Any = None) -> Any:
+        url = self.admin_url + path
+        data = None if payload is None else json.dumps(payload).encode()
+        headers = {"Accept": "application/json", **self._headers}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            reason = _broker_reason(error)
+            raise PulsarAdminError(f"Pulsar admin {method} {url} failed: HTTP {error.code}: {reason}",
+                                   error.code) from None
+        except (urllib.error.URLError, OSError) as error:
+            cause = getattr(error, "reason", error)
+            raise PulsarAdminError(f"Pulsar admin {method} {url} failed: broker not reachable ({cause})") from None
+        return json.loads(raw) if raw else None
+
+
+def _path(topic: str) -> str:
+    name = TopicName.parse(topic)
+    return f"/admin/v2/persistent/{name.namespace}/{urllib.parse.quote(name.local, safe='')}"
+
+
+def _broker_reason(error: urllib.error.HTTPError) -> str:
+    try:
+        body = error.read().decode(errors="replace")
+        return str(json.loads(body).get("reason", body))
+    except (ValueError, AttributeError):
+        return error.reason

@@ -1,0 +1,47 @@
+"""Shared fixtures: one real Pulsar broker for the whole session, unique topics per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pulsar
+import pytest
+
+from connector.admin import PulsarAdmin
+from tools.pulsar_standalone import Broker, start
+
+# The test broker runs beside any broker a developer already has on the default ports.
+TEST_BROKER = Broker(name="test", port=int(os.environ.get("TEST_PULSAR_PORT", "16650")),
+                     web_port=int(os.environ.get("TEST_PULSAR_WEB_PORT", "18080")))
+
+
+@pytest.fixture(scope="session")
+def broker() -> Broker:
+    """A running local broker; started once, left running for later sessions (`start` is idempotent)."""
+    start(TEST_BROKER)
+    return TEST_BROKER
+
+
+@pytest.fixture(scope="session")
+def admin(broker: Broker) -> PulsarAdmin:
+    return PulsarAdmin(broker.admin_url)
+
+
+@pytest.fixture()
+def pulsar_client(broker: Broker) -> Iterator[pulsar.Client]:
+    client = pulsar.Client(broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
+    yield client
+    client.close()
+
+
+@pytest.fixture()
+def topic(request: pytest.FixtureRequest) -> str:
+    """A topic name no other test uses (not created: tests create what shape they need)."""
+    return unique_topic(request.node.name)
+
+
+def unique_topic(label: str) -> str:
+    safe = "".join(c if c.isalnum() else "-" for c in label)[:40].strip("-")
+    return f"persistent://public/default/{safe}-{uuid.uuid4().hex[:8]}"

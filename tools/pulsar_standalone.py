@@ -1,0 +1,277 @@
+"""Start, stop and inspect a local Apache Pulsar standalone broker, fetched from Maven Central.
+
+    python -m tools.pulsar_standalone start [--name N] [--port 6650] [--web-port 8080] [--deduplication]
+    python -m tools.pulsar_standalone stop|status [--name N]
+
+The broker's classpath (tools/pulsar/pom.xml, Pulsar 4.2.4) is resolved once with Maven into
+.cache/pulsar/lib-<version>/ and reused. Each named instance keeps its config, data, log and pid under
+.cache/pulsar/<name>/. `start` returns once the admin API answers and a produce/consume round trip
+succeeds; it is a no-op when that instance is already running. `stop` ends the process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.admin import PulsarAdmin, PulsarAdminError
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "pulsar"
+POM_DIR = Path(__file__).resolve().parent / "pulsar"
+PULSAR_VERSION = "4.2.4"
+HEAP = "768m"
+START_TIMEOUT_S = 120
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Broker:
+    """One named local standalone broker and the ports it listens on (loopback only)."""
+
+    name: str = "default"
+    port: int = 6650
+    web_port: int = 8080
+    deduplication: bool = False
+
+    @property
+    def home(self) -> Path:
+        return CACHE / self.name
+
+    @property
+    def service_url(self) -> str:
+        return f"pulsar://127.0.0.1:{self.port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "broker.log"
+
+    def pid(self) -> int | None:
+        """The pid of this instance's broker when that process is alive, else None."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"PulsarStandaloneStarter" not in cmdline.read_bytes():
+            return None  # the pid was reused by another process
+        return pid
+
+    def is_serving(self) -> bool:
+        try:
+            return "standalone" in PulsarAdmin(self.admin_url, timeout_s=2).clusters()
+        except PulsarAdminError:
+            return False
+
+
+def classpath() -> Path:
+    """The directory holding the broker's jars, resolved with Maven on first use."""
+    lib = CACHE / f"lib-{PULSAR_VERSION}"
+    marker = lib / ".complete"
+    if marker.exists():
+        return lib
+    if shutil.which("mvn") is None:
+        raise BrokerError("Maven (mvn) is needed once to fetch the Pulsar broker from Maven Central; install it")
+    shutil.rmtree(lib, ignore_errors=True)
+    print(f"fetching Apache Pulsar {PULSAR_VERSION} broker jars from Maven Central into {lib} ...", flush=True)
+    command = ["mvn", "-q", "-B", "-s", str(POM_DIR / "settings.xml"), "-f", str(POM_DIR / "pom.xml"),
+               f"-Dpulsar.version={PULSAR_VERSION}", "dependency:copy-dependencies",
+               f"-DoutputDirectory={lib}"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BrokerError(f"fetching the Pulsar broker failed ({' '.join(command)}):\n{done.stdout[-3000:]}"
+                          f"{done.stderr[-2000:]}")
+    marker.write_text(PULSAR_VERSION)
+    return lib
+
+
+def write_config(broker: Broker) -> Path:
+    data = broker.home / "data"
+    conf = broker.home / "standalone.conf"
+    settings = {
+        "clusterName": "standalone",
+        "bindAddress": "127.0.0.1",
+        "advertisedAddress": "127.0.0.1",
+        "brokerServicePort": broker.port,
+        "webServicePort": broker.web_port,
+        "metadataStoreUrl": f"rocksdb://{data}/metadata",
+        "configurationMetadataStoreUrl": f"rocksdb://{data}/metadata",
+        "managedLedgerDefaultEnsembleSize": 1,
+        "managedLedgerDefaultWriteQuorum": 1,
+        "managedLedgerDefaultAckQuorum": 1,
+        "brokerDeduplicationEnabled": str(broker.deduplication).lower(),
+        "allowAutoTopicCreation": "true",
+        "allowAutoTopicCreationType": "non-partitioned",
+        "functionsWorkerEnabled": "false",
+        "topicLevelPoliciesEnabled": "true",
+        # Keep every message of a test topic even without subscriptions; tests read topics back with readers.
+        "defaultRetentionTimeInMinutes": -1,
+        "defaultRetentionSizeInMB": -1,
+        "brokerShutdownTimeoutMs": 3000,
+    }
+    conf.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    return conf
+
+
+def _java_command(broker: Broker, lib: Path, conf: Path) -> list[str]:
+    data = broker.home / "data"
+    return [
+        "java", f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:MaxDirectMemorySize=512m", "-XX:+UseG1GC",
+        "-Dpulsar.allocator.exit_on_oom=true", "-Dio.netty.tryReflectionSetAccessible=true",
+        "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED",
+        "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+        "-cp", f"{lib}/*", "org.apache.pulsar.PulsarStandaloneStarter",
+        "--config", str(conf), "--no-functions-worker", "--no-stream-storage",
+        "--metadata-dir", str(data / "metadata"), "--bookkeeper-dir", str(data / "bookkeeper"),
+        # With RocksDB metadata there is no ZooKeeper; the port only has to be a free, distinct number.
+        "--bookkeeper-port", str(broker.port + 1), "--zookeeper-port", str(broker.port + 2),
+    ]
+
+
+def start(broker: Broker) -> None:
+    if broker.pid() is not None and broker.is_serving():
+        print(f"pulsar '{broker.name}' already running at {broker.service_url} (pid {broker.pid()})")
+        return
+    if broker.is_serving():
+        raise BrokerError(f"another process already serves {broker.admin_url}; stop it or pick other ports")
+    lib = classpath()
+    broker.home.mkdir(parents=True, exist_ok=True)
+    conf = write_config(broker)
+    began = time.monotonic()
+    with open(broker.log_file, "ab") as log:
+        process = subprocess.Popen(_java_command(broker, lib, conf), stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, cwd=broker.home, start_new_session=True)
+    broker.pid_file.write_text(str(process.pid))
+    try:
+        _wait_until_ready(broker, process)
+    except BrokerError:
+        _terminate(process.pid)
+        raise
+    print(f"pulsar '{broker.name}' {PULSAR_VERSION} up at {broker.service_url}, admin {broker.admin_url} "
+          f"(pid {process.pid}, {time.monotonic() - began:.1f} s)")
+
+
+def _wait_until_ready(broker: Broker, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BrokerError(f"pulsar '{broker.name}' exited with {process.returncode} while starting; "
+                              f"log tail:\n{_log_tail(broker)}")
+        if broker.is_serving():
+            try:
+                _round_trip(broker)
+                return
+            except Exception as error:  # the namespace may not be ready yet; retried until the deadline
+                last = error
+        time.sleep(1)
+    raise BrokerError(f"pulsar '{broker.name}' did not come up within {START_TIMEOUT_S} s "
+                      f"(last error: {locals().get('last')}); log tail:\n{_log_tail(broker)}")
+
+
+def _round_trip(broker: Broker) -> None:
+    import pulsar
+
+    client = pulsar.Client(broker.service_url, operation_timeout_seconds=5,
+                           logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
+    try:
+        topic = f"persistent://public/default/__ready-{uuid.uuid4().hex}"
+        consumer = client.subscribe(topic, "ready")
+        payload = uuid.uuid4().bytes
+        client.create_producer(topic).send(payload)
+        if consumer.receive(5000).data() != payload:
+            raise BrokerError("round trip returned another payload")
+    finally:
+        client.close()
+    PulsarAdmin(broker.admin_url).delete_topic(topic)
+
+
+def _log_tail(broker: Broker, lines: int = 40) -> str:
+    try:
+        return "\n".join(broker.log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _terminate(pid: int, timeout_s: float = 20) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(pid, signal.SIGKILL)
+
+
+def stop(broker: Broker) -> None:
+    pid = broker.pid()
+    if pid is None:
+        print(f"pulsar '{broker.name}' is not running")
+        return
+    _terminate(pid)
+    broker.pid_file.unlink(missing_ok=True)
+    print(f"pulsar '{broker.name}' stopped (pid {pid})")
+
+
+def status(broker: Broker) -> bool:
+    pid = broker.pid()
+    serving = broker.is_serving()
+    state = "running" if pid and serving else "starting or unhealthy" if pid else "stopped"
+    print(f"pulsar '{broker.name}': {state}" + (f" (pid {pid}) at {broker.service_url}" if pid else ""))
+    return bool(pid and serving)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["start", "stop", "status", "wipe"])
+    parser.add_argument("--name", default="default", help="instance name; each has its own data dir")
+    parser.add_argument("--port", type=int, default=6650, help="binary protocol port (uses port+1, +2 too)")
+    parser.add_argument("--web-port", type=int, default=8080, help="admin REST port")
+    parser.add_argument("--deduplication", action="store_true", help="broker-wide message deduplication on")
+    args = parser.parse_args(argv)
+    broker = Broker(args.name, args.port, args.web_port, args.deduplication)
+    try:
+        if args.command == "start":
+            start(broker)
+        elif args.command == "stop":
+            stop(broker)
+        elif args.command == "wipe":
+            stop(broker)
+            shutil.rmtree(broker.home / "data", ignore_errors=True)
+        else:
+            return 0 if status(broker) else 3
+    except BrokerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
