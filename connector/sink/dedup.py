@@ -1,0 +1,27 @@
+"""Whether the broker deduplicates messages on a topic: what EXACTLY_ONCE stands on."""
+
+from __future__ import annotations
+
+from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.topics import TopicName, split_partition
+
+
+class _DeduplicationAdmin(PulsarAdmin):
+    def applied_deduplication(self, topic: str) -> bool:
+        """The setting in force on `topic`: topic policy, else namespace policy, else the broker default."""
+        name = TopicName.parse(split_partition(topic)[0])
+        return bool(self._call("GET", f"/admin/v2/persistent/{name.namespace}/{name.local}"
+                                      "/deduplicationEnabled?applied=true"))
+
+
+def deduplication_problem(admin_url: str, topic: str) -> str | None:
+    """None when the broker deduplicates `topic`; otherwise why EXACTLY_ONCE cannot write to it."""
+    namespace = TopicName.parse(topic).namespace
+    try:
+        if _DeduplicationAdmin(admin_url).applied_deduplication(topic):
+            return None
+    except PulsarAdminError as error:
+        return f"cannot read the deduplication setting of {topic}: {error}"
+    return (f"deliveryGuarantee EXACTLY_ONCE needs broker message deduplication on {topic}, and it is off; "
+            f"enable it, e.g. `pulsar-admin namespaces set-deduplication {namespace} --enable` "
+            f"(REST: POST /admin/v2/namespaces/{namespace}/deduplication true)")

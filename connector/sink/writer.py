@@ -1,0 +1,219 @@
+"""Sends messages to Pulsar for one sink subtask: topic and partition choice, producers, acknowledgements, errors.
+
+Engine-agnostic: the Flink glue calls `write` per record and `flush` before each checkpoint.
+
+Contracts:
+- Every failure (producer creation, a rejected or unacknowledged send) raises `PulsarSinkError` naming the topic
+  and the cause, from the next `write`, `check` or `flush` at the latest. Nothing is dropped silently.
+- `flush` returns only when the broker acknowledged every message written so far.
+- The client never gives up on a message by itself (its send timeout is off): a producer's messages are
+  persisted in order with no gaps, which broker deduplication relies on. The sink applies the send timeout
+  itself: no acknowledgement for that long while messages wait raises.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pulsar
+from pyflink.datastream.connectors.base import DeliveryGuarantee
+
+from connector.sink.config import SinkConfig
+from connector.sink.dedup import deduplication_problem
+from connector.sink.message import PulsarMessage, to_message
+from connector.topics import full_name, split_partition
+
+# A producer name stays taken until the broker notices its old connection is gone (a killed TaskManager).
+PRODUCER_BUSY_RETRY_S = 90.0
+
+
+class PulsarSinkError(RuntimeError):
+    """Writing to Pulsar failed; the message names the topic and the cause."""
+
+
+@dataclass(frozen=True)
+class Sequenced:
+    """EXACTLY_ONCE identity of a message: a stable producer name and its sequence id for that producer."""
+
+    producer_name: str
+    sequence_id: int
+
+
+class PulsarWriter:
+    """One sink subtask's writer. Call it from one thread; the client's threads only report acknowledgements."""
+
+    def __init__(self, config: SinkConfig) -> None:
+        self._config = config
+        self._exactly_once = config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE
+        self._client = pulsar.Client(config.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
+                                     **config.client_config)
+        self._partitions: dict[str, list[str]] = {}
+        self._producers: dict[tuple[str, str | None], pulsar.Producer] = {}
+        self._deduplicating: set[str] = set()
+        self._written = 0
+        self._acknowledged = 0
+        self._cond = threading.Condition()
+        self._pending: dict[str, int] = {}
+        self._last_progress = time.monotonic()
+        self._error: PulsarSinkError | None = None
+
+    @property
+    def acknowledged(self) -> int:
+        """Messages the broker acknowledged so far."""
+        return self._acknowledged
+
+    def write(self, element: Any, sequenced: Sequenced | None = None) -> None:
+        """Send `element` (a `PulsarMessage` or a plain value) asynchronously.
+
+        Under EXACTLY_ONCE `sequenced` is required: the message goes out from the producer of that name with
+        that sequence id, so the broker drops it when it has persisted it before.
+        """
+        if self._exactly_once != (sequenced is not None):
+            raise ValueError("a Sequenced identity is required under EXACTLY_ONCE and only there")
+        self.check()
+        message = to_message(element)
+        payload = self._config.schema.serialize(message.value)
+        candidates = self._candidates(self._target_topics(element, message))
+        sequence = sequenced.sequence_id if sequenced else self._written
+        topic = self._config.router.route(message, candidates, sequence)
+        if topic not in candidates:
+            raise PulsarSinkError(f"the topic router chose {topic!r}, which is none of {candidates}")
+        producer = self._producer(topic, sequenced.producer_name if sequenced else None)
+        self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
+        with self._cond:
+            if not any(self._pending.values()):
+                self._last_progress = time.monotonic()
+            self._pending[topic] = self._pending.get(topic, 0) + 1
+        try:
+            producer.send_async(payload, self._callback(topic, len(payload)), **_send_arguments(message, sequenced))
+        except Exception as error:
+            with self._cond:
+                self._pending[topic] -= 1
+            raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
+        self._written += 1
+        self.check()  # the client reports some rejections (MessageTooBig) synchronously: stop before the next send
+
+    def flush(self) -> int:
+        """Wait until the broker acknowledged every message written so far; the count acknowledged in total."""
+        self._wait_until_pending_at_most(0)
+        return self._acknowledged
+
+    def check(self) -> int:
+        """Raise the first send failure, if any; the count acknowledged in total."""
+        if self._error is not None:
+            raise self._error
+        return self._acknowledged
+
+    def close(self) -> None:
+        """Release the producers and the client; unacknowledged messages are abandoned (call `flush` first)."""
+        try:
+            self._client.close()
+        except pulsar.PulsarException:
+            pass  # closing after a failure: the failure was reported already
+
+    # -- topics and producers -------------------------------------------------------------------------
+
+    def _target_topics(self, element: Any, message: PulsarMessage) -> tuple[str, ...]:
+        if message.topic is not None:
+            return (message.topic,)
+        if self._config.topic_selector is not None:
+            return (self._config.topic_selector(element),)
+        return self._config.topics
+
+    def _candidates(self, topics: tuple[str, ...]) -> list[str]:
+        """Every partition of each topic, in order; a non-partitioned topic stands for itself."""
+        candidates: list[str] = []
+        for topic in topics:
+            if topic not in self._partitions:
+                try:
+                    names = self._client.get_topic_partitions(full_name(topic))
+                except pulsar.PulsarException as error:
+                    raise PulsarSinkError(f"cannot look up the partitions of topic {topic}: {error}") from error
+                self._partitions[topic] = sorted(names, key=lambda name: split_partition(name)[1])
+            candidates.extend(self._partitions[topic])
+        return candidates
+
+    def _producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
+        key = (topic, producer_name)
+        producer = self._producers.get(key)
+        if producer is None:
+            if self._exactly_once:
+                self._require_deduplication(topic)
+            producer = self._producers[key] = self._create_producer(topic, producer_name)
+        return producer
+
+    def _require_deduplication(self, topic: str) -> None:
+        base = split_partition(topic)[0]
+        if base not in self._deduplicating:
+            problem = deduplication_problem(self._config.admin_url, base)
+            if problem:
+                raise PulsarSinkError(problem)
+            self._deduplicating.add(base)
+
+    def _create_producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
+        settings = {"batching_enabled": not self._exactly_once, **self._config.producer_config,
+                    "send_timeout_millis": 0, "block_if_queue_full": False,
+                    "max_pending_messages": self._config.max_pending_messages}
+        deadline = time.monotonic() + PRODUCER_BUSY_RETRY_S
+        while True:
+            try:
+                return self._client.create_producer(topic, producer_name=producer_name, **settings)
+            except pulsar.ProducerBusy as error:
+                if time.monotonic() > deadline:
+                    raise PulsarSinkError(f"cannot create producer {producer_name!r} on topic {topic}: the name is "
+                                          f"still in use after {PRODUCER_BUSY_RETRY_S:.0f} s ({error})") from error
+                time.sleep(1)
+            except pulsar.PulsarException as error:
+                raise PulsarSinkError(f"cannot create a producer on topic {topic}: {type(error).__name__}: "
+                                      f"{error}") from error
+
+    # -- acknowledgements -------------------------------------------------------------------------------
+
+    def _callback(self, topic: str, size: int):
+        def acknowledged(result: pulsar.Result, _message_id: Any) -> None:
+            with self._cond:
+                self._pending[topic] -= 1
+                self._last_progress = time.monotonic()
+                if result == pulsar.Result.Ok:
+                    self._acknowledged += 1
+                elif self._error is None:
+                    self._error = PulsarSinkError(f"sending a message of {size} bytes to {topic} failed: "
+                                                  f"{result.name}")
+                self._cond.notify_all()
+
+        return acknowledged
+
+    def _wait_until_pending_at_most(self, limit: int) -> None:
+        timeout_s = self._config.send_timeout_ms / 1000
+        with self._cond:
+            while self._error is None and sum(self._pending.values()) > limit:
+                idle = time.monotonic() - self._last_progress
+                if idle >= timeout_s:
+                    waiting = {topic: n for topic, n in self._pending.items() if n}
+                    self._error = PulsarSinkError(
+                        f"no acknowledgement from the broker for {timeout_s:g} s (send timeout) while messages "
+                        f"wait for topics {waiting}: is the broker at {self._config.service_url} reachable?")
+                    break
+                self._cond.wait(timeout_s - idle)
+        self.check()
+
+
+def _send_arguments(message: PulsarMessage, sequenced: Sequenced | None) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    if message.properties:
+        arguments["properties"] = dict(message.properties)
+    if message.key is not None:
+        arguments["partition_key"] = message.key
+    if message.ordering_key is not None:
+        arguments["ordering_key"] = message.ordering_key
+    if message.event_time is not None:
+        arguments["event_timestamp"] = message.event_time
+    if message.deliver_after_ms is not None:
+        arguments["deliver_after"] = timedelta(milliseconds=message.deliver_after_ms)
+    if sequenced is not None:
+        arguments["sequence_id"] = sequenced.sequence_id
+    return arguments

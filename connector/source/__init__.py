@@ -1,0 +1,1 @@
+"""The exactly-once Pulsar source: cursors, discovery, split readers and their PyFlink glue."""

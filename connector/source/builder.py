@@ -1,0 +1,196 @@
+"""`PulsarSource` and its builder, in the style of the Java connector (`PulsarSource.builder()`).
+
+    source = (PulsarSource.builder()
+              .set_service_url("pulsar://127.0.0.1:6650")
+              .set_admin_url("http://127.0.0.1:8080")
+              .set_topics("orders")
+              .set_start_cursor(StartCursor.earliest())
+              .set_deserialization_schema(SimpleStringSchema())
+              .build())
+    stream = source.create_stream(env)
+
+Configuration is checked in `build()`: a missing or wrong option raises `ValueError` naming the option
+(the Java connector's option name), and fixed topics must exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulsar
+from pyflink.common import Types
+from pyflink.common.typeinfo import TypeInformation
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+
+from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.serde import DeserializationSchema
+from connector.source.cursor import StartCursor, StopCursor
+from connector.source.discovery import TopicSubscription
+
+DEFAULT_DISCOVERY_INTERVAL_MS = 30_000  # the Java connector's partitionDiscoveryIntervalMs default
+
+
+@dataclass(frozen=True)
+class PulsarSource:
+    """A validated source configuration. Immutable and picklable: it travels to every reader."""
+
+    service_url: str
+    admin_url: str
+    subscription: TopicSubscription
+    deserialization_schema: DeserializationSchema
+    start_cursor: StartCursor = StartCursor.earliest()
+    stop_cursor: StopCursor = StopCursor.never()
+    discovery_interval_ms: int = DEFAULT_DISCOVERY_INTERVAL_MS
+    poll_interval_ms: int = 10
+    max_records_per_poll: int = 2000
+    receiver_queue_size: int = 1000
+    bounded_wait_ms: int = 100
+    emit_metadata: bool = False
+    name: str = "pulsar-source"
+    client_config: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def builder() -> PulsarSourceBuilder:
+        return PulsarSourceBuilder()
+
+    def output_type(self) -> TypeInformation:
+        from connector.source.flink import metadata_type
+
+        value_type = self.deserialization_schema.produced_type() or Types.PICKLED_BYTE_ARRAY()
+        return metadata_type(value_type) if self.emit_metadata else value_type
+
+    def new_client(self) -> pulsar.Client:
+        return pulsar.Client(self.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
+                             **self.client_config)
+
+    def create_stream(self, env: StreamExecutionEnvironment) -> DataStream:
+        """The records of the chosen topics as a DataStream of `env` (bounded when a stop cursor is set)."""
+        from connector.source.flink import build_stream
+
+        initial = self.subscription.discover(PulsarAdmin(self.admin_url)) if self.stop_cursor.is_bounded \
+            else frozenset()
+        return build_stream(env, self, initial)
+
+
+class PulsarSourceBuilder:
+    """Collects options; `build()` validates them all and returns a `PulsarSource`."""
+
+    def __init__(self) -> None:
+        self._options: dict[str, Any] = {}
+        self._topics: tuple[str, ...] = ()
+        self._pattern: str | None = None
+
+    def set_service_url(self, service_url: str) -> PulsarSourceBuilder:
+        self._options["service_url"] = service_url
+        return self
+
+    def set_admin_url(self, admin_url: str) -> PulsarSourceBuilder:
+        self._options["admin_url"] = admin_url
+        return self
+
+    def set_topics(self, *topics: str) -> PulsarSourceBuilder:
+        """One or more topics (short names resolve to persistent://public/default/...)."""
+        flat = [t for item in topics for t in ([item] if isinstance(item, str) else item)]
+        self._topics = tuple(flat)
+        return self
+
+    def set_topic_pattern(self, pattern: str) -> PulsarSourceBuilder:
+        """A regex over full topic names, with a literal `persistent://tenant/ns/` prefix."""
+        self._pattern = pattern
+        return self
+
+    def set_start_cursor(self, cursor: StartCursor) -> PulsarSourceBuilder:
+        self._options["start_cursor"] = cursor
+        return self
+
+    def set_unbounded_stop_cursor(self, cursor: StopCursor) -> PulsarSourceBuilder:
+        """A stop cursor; any but `StopCursor.never()` makes the source bounded (Java: setBoundedStopCursor)."""
+        self._options["stop_cursor"] = cursor
+        return self
+
+    set_bounded_stop_cursor = set_unbounded_stop_cursor
+
+    def set_deserialization_schema(self, schema: DeserializationSchema) -> PulsarSourceBuilder:
+        self._options["deserialization_schema"] = schema
+        return self
+
+    def set_partition_discovery_interval_ms(self, interval_ms: int) -> PulsarSourceBuilder:
+        self._options["discovery_interval_ms"] = interval_ms
+        return self
+
+    def set_poll_interval_ms(self, interval_ms: int) -> PulsarSourceBuilder:
+        """How often each split is polled when idle; a busy split reads `max_records_per_poll` per poll."""
+        self._options["poll_interval_ms"] = interval_ms
+        return self
+
+    def set_max_records_per_poll(self, count: int) -> PulsarSourceBuilder:
+        self._options["max_records_per_poll"] = count
+        return self
+
+    def set_receiver_queue_size(self, size: int) -> PulsarSourceBuilder:
+        """Messages each split's reader prefetches: bounds the memory per split."""
+        self._options["receiver_queue_size"] = size
+        return self
+
+    def set_emit_metadata(self, emit: bool = True) -> PulsarSourceBuilder:
+        """Emit Rows (value, topic, partition, message_id, key, properties, publish_time, event_time)."""
+        self._options["emit_metadata"] = emit
+        return self
+
+    def set_source_name(self, name: str) -> PulsarSourceBuilder:
+        """Names the operators and their state uid: keep it stable to restore from a savepoint."""
+        self._options["name"] = name
+        return self
+
+    def set_config(self, **client_config: Any) -> PulsarSourceBuilder:
+        """Extra keyword arguments for `pulsar.Client` (e.g. operation_timeout_seconds, authentication)."""
+        self._options["client_config"] = dict(client_config)
+        return self
+
+    def build(self) -> PulsarSource:
+        options = self._options
+        _require_url(options, "service_url", "serviceUrl", ("pulsar://", "pulsar+ssl://"))
+        _require_url(options, "admin_url", "adminUrl", ("http://", "https://"))
+        if "deserialization_schema" not in options:
+            raise ValueError("deserializationSchema is not set: call set_deserialization_schema(...)")
+        if not isinstance(options["deserialization_schema"], DeserializationSchema):
+            raise ValueError("deserializationSchema must be a connector.serde.DeserializationSchema, "
+                             f"not {type(options['deserialization_schema']).__name__}")
+        if not self._topics and self._pattern is None:
+            raise ValueError("topics is not set: call set_topics(...) or set_topic_pattern(...)")
+        if self._topics and self._pattern is not None:
+            raise ValueError("topics and topicPattern are both set; choose one")
+        for key, java_name in (("discovery_interval_ms", "partitionDiscoveryIntervalMs"),
+                               ("poll_interval_ms", "pollIntervalMs"),
+                               ("max_records_per_poll", "maxRecordsPerPoll"),
+                               ("receiver_queue_size", "receiverQueueSize")):
+            value = options.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise ValueError(f"{java_name} must be a positive int, got {value!r}")
+        for key, kind in (("start_cursor", StartCursor), ("stop_cursor", StopCursor)):
+            if key in options and not isinstance(options[key], kind):
+                raise ValueError(f"{key} must be a {kind.__name__}, got {options[key]!r}")
+        subscription = TopicSubscription(topics=self._topics, pattern=self._pattern)
+        source = PulsarSource(subscription=subscription, **options)
+        _check_topics_exist(source)
+        return source
+
+
+def _require_url(options: dict[str, Any], key: str, java_name: str, schemes: tuple[str, ...]) -> None:
+    value = options.get(key)
+    if not value:
+        raise ValueError(f"{java_name} is not set: call set_{key}(...)")
+    if not isinstance(value, str) or not value.startswith(schemes):
+        raise ValueError(f"{java_name} {value!r} must start with one of {', '.join(schemes)}")
+
+
+def _check_topics_exist(source: PulsarSource) -> None:
+    admin = PulsarAdmin(source.admin_url)
+    try:
+        for topic in source.subscription.topics:
+            if not admin.topic_exists(topic):
+                raise ValueError(f"topics: topic {topic} does not exist on {source.admin_url}")
+    except PulsarAdminError as error:
+        raise ValueError(f"adminUrl: could not check the topics: {error}") from None
+

@@ -1,0 +1,194 @@
+"""The PyFlink glue of the source: a tick driver, split discovery, and keyed split readers.
+
+PyFlink has no Python source API, so the source is built from parts that exist (see shared NOTES):
+
+  unbounded:  datagen ticks (parallelism 1) -> key_by(0) -> _DiscoverSplits -> key_by(split) -> _ReadSplit
+  bounded:    the splits found at build time (a bounded collection) -> key_by(split) -> _ReadSplit
+
+`_ReadSplit` keeps one `SplitState` per split in keyed ValueState. Records it yields during a bundle and the
+state it writes in that bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a
+split resumes right after the last record that reached the checkpoint. Keyed state also moves with its key
+on rescale, which makes stop-with-savepoint and restart at another parallelism continue exactly once.
+
+In bounded mode each split is read to its stop cursor while handling its one element; checkpoints wait for
+that. A failure before the next completed checkpoint replays the element, and the split starts again from
+the state that checkpoint holds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterable
+
+import pulsar
+from pyflink.common import Row, Types
+from pyflink.common.typeinfo import TypeInformation
+from pyflink.datastream import DataStream, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
+
+from checkpoint.split_state import SplitState
+from connector.admin import PulsarAdmin
+from connector.source.cursor import StartCursor
+from connector.source.discovery import DiscoveryThread, diff
+from connector.source.reader import SplitReader
+
+log = logging.getLogger(__name__)
+
+INITIAL = "initial"  # split known when the job first ran: starts at the configured start cursor
+NEW = "new"          # split discovered later: starts at earliest, so nothing written to it is missed
+REMOVE = "remove"    # split whose topic or partition is gone: reader closed, state dropped
+
+_SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING()])
+
+METADATA_FIELDS = ["value", "topic", "partition", "message_id", "key", "properties", "publish_time",
+                   "event_time"]
+
+
+def metadata_type(value_type: TypeInformation) -> TypeInformation:
+    """The Row a source with record metadata emits (the Java connector's message fields)."""
+    return Types.ROW_NAMED(METADATA_FIELDS, [
+        value_type, Types.STRING(), Types.INT(), Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.STRING(),
+        Types.MAP(Types.STRING(), Types.STRING()), Types.LONG(), Types.LONG()])
+
+
+def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: frozenset[str]) -> DataStream:
+    """The DataStream of `source` (a built `PulsarSource`) in `env`."""
+    if source.stop_cursor.is_bounded:
+        splits = env.from_collection([(split, INITIAL) for split in sorted(initial_splits)], _SPLIT_ELEMENT)
+        splits = splits.name(f"{source.name}: splits").set_parallelism(1)
+    else:
+        splits = (_ticks(env, source)
+                  .key_by(lambda _: 0, key_type=Types.INT())
+                  .process(_DiscoverSplits(source), output_type=_SPLIT_ELEMENT)
+                  .name(f"{source.name}: split discovery").set_parallelism(1))
+    records = (splits
+               .key_by(lambda element: element[0], key_type=Types.STRING())
+               .process(_ReadSplit(source), output_type=source.output_type())
+               .name(f"{source.name}: split readers").uid(f"{source.name}-split-readers"))
+    return records
+
+
+def _ticks(env: StreamExecutionEnvironment, source: Any) -> DataStream:
+    """An endless stream of cheap elements at one per poll interval: the clock the readers poll on."""
+    table_env = StreamTableEnvironment.create(env)
+    ticks = table_env.from_descriptor(
+        TableDescriptor.for_connector("datagen")
+        .schema(Schema.new_builder().column("tick", DataTypes.TINYINT()).build())
+        .option("rows-per-second", str(max(1, round(1000 / source.poll_interval_ms))))
+        .option("scan.parallelism", "1")
+        .build())
+    return table_env.to_data_stream(ticks)
+
+
+class _DiscoverSplits(KeyedProcessFunction):
+    """On each tick, emits one element per known split (and one REMOVE per split that disappeared).
+
+    The known splits live in keyed state (one key), so a restore remembers which splits were initial and
+    which disappeared while the job was down. Discovery itself runs in a background thread.
+    """
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._thread: DiscoveryThread | None = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._known = runtime_context.get_state(ValueStateDescriptor("known-splits", Types.STRING()))
+        self._thread = DiscoveryThread(self._source.subscription, PulsarAdmin(self._source.admin_url),
+                                       self._source.discovery_interval_ms / 1000)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.close()
+
+    def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str]]:
+        stored = self._known.value()
+        known: dict[str, str] = json.loads(stored) if stored else {}
+        found = self._thread.latest()
+        if found is not None:
+            added, removed = diff(frozenset(known), found)
+            origin = INITIAL if stored is None else NEW
+            for split in added:
+                known[split] = origin
+                log.info("split %s discovered (%s)", split, origin)
+            for split in removed:
+                del known[split]
+                log.info("split %s is gone; its reader stops and its state is dropped", split)
+                yield split, REMOVE
+            if stored is None or added or removed:
+                self._known.update(json.dumps(known, sort_keys=True))
+        for split, origin in known.items():
+            yield split, origin
+
+
+class _ReadSplit(KeyedProcessFunction):
+    """Keyed by split: reads the split's next batch per element and keeps its position in keyed state."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._state = runtime_context.get_state(ValueStateDescriptor("split-state", Types.STRING()))
+        self._client = self._source.new_client()
+        self._admin = PulsarAdmin(self._source.admin_url)
+        self._readers: dict[str, SplitReader] = {}
+        self._deserialize = self._source.deserialization_schema.deserialize
+        self._metadata = self._source.emit_metadata
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+        self._client.close()
+
+    def process_element(self, element: tuple[str, str], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
+        split, action = element
+        if action == REMOVE:
+            reader = self._readers.pop(split, None)
+            if reader is not None:
+                reader.close()
+            self._state.clear()
+            return
+        reader = self._readers.get(split)
+        if reader is None:
+            reader = self._open_reader(split, action)
+        source = self._source
+        if source.stop_cursor.is_bounded:
+            while not reader.state.finished:
+                yield from self._records(reader.poll(source.max_records_per_poll, source.bounded_wait_ms))
+        else:
+            yield from self._records(reader.poll(source.max_records_per_poll, 0))
+        self._state.update(reader.state.to_json())
+
+    def _open_reader(self, split: str, origin: str) -> SplitReader:
+        stored = self._state.value()
+        state = SplitState.from_json(stored) if stored else SplitState(split)
+        source = self._source
+        start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
+        reader = SplitReader(self._client, self._admin, state, start, source.stop_cursor,
+                             source.receiver_queue_size)
+        self._readers[split] = reader
+        return reader
+
+    def _records(self, messages: list[pulsar.Message]) -> Iterable[Any]:
+        deserialize = self._deserialize
+        for message in messages:
+            try:
+                value = deserialize(message.data())
+            except Exception as error:
+                raise MessageDecodeError(f"message {message.message_id()} of {message.topic_name()} does not "
+                                         f"decode with {type(self._source.deserialization_schema).__name__}: "
+                                         f"{error!r}") from error
+            if not self._metadata:
+                yield value
+                continue
+            message_id = message.message_id()
+            yield Row(value, message.topic_name(), message_id.partition(), message_id.serialize(),
+                      message.partition_key() or None, dict(message.properties()), message.publish_timestamp(),
+                      message.event_timestamp())
+
+
+class MessageDecodeError(ValueError):
+    """A message's payload did not decode; names the topic partition and MessageId."""

@@ -1,0 +1,126 @@
+"""Reading one split with the Pulsar client: open at the right position, poll batches, end at the stop cursor.
+
+No Flink here. The owner of a `SplitReader` emits the messages `poll` returns, in order, and then stores
+`reader.state` in its checkpointed state; nothing else is needed for exactly-once reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+import pulsar
+
+from checkpoint.position import Position
+from checkpoint.split_state import SplitState
+from connector.admin import PulsarAdmin
+from connector.source.cursor import StartCursor, StartKind, StopCursor, StopKind
+from connector.topics import split_partition
+
+log = logging.getLogger(__name__)
+
+
+class SplitReadError(RuntimeError):
+    pass
+
+
+class SplitReader:
+    """A Pulsar reader over one split, positioned from its state (or its start cursor when it has none)."""
+
+    def __init__(self, client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
+                 stop: StopCursor, receiver_queue_size: int = 1000) -> None:
+        self.state = state
+        self._stop = stop
+        self._reader: pulsar.Reader | None = None
+        if state.finished:
+            return
+        if stop.kind is StopKind.LATEST and state.stop_at is None:
+            self.state = replace(self.state, stop_at=_last_message_id(admin, state.split))
+        if start.kind is StartKind.LATEST and state.last_emitted is None:
+            # Pin "latest" to a concrete position now, so a restore before the first record cannot skip ahead.
+            last = _last_message_id(admin, state.split)
+            if not Position.from_bytes(last).is_empty_topic_marker:
+                self.state = replace(self.state, last_emitted=last)
+        self._latest = Position.from_bytes(self.state.stop_at) if self.state.stop_at else None
+        if self._done(self._last_position()):
+            self.state = replace(self.state, finished=True)
+            return
+        self._reader = _open(client, self.state, start, receiver_queue_size)
+
+    def poll(self, max_records: int, timeout_ms: int) -> list[pulsar.Message]:
+        """Up to `max_records` messages after the last polled one, waiting at most `timeout_ms` for each.
+
+        Returns early when the partition has nothing more right now or the stop cursor is reached (then
+        `state.finished` is True and the reader is closed). Messages at or past the stop are never returned.
+        """
+        if self._reader is None:
+            return []
+        messages: list[pulsar.Message] = []
+        while len(messages) < max_records:
+            try:
+                message = self._reader.read_next(timeout_ms)
+            except pulsar.Timeout:
+                if self._stop.idle_past(int(time.time() * 1000)):
+                    self._finish()
+                break
+            except pulsar.PulsarException as error:
+                raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
+            position = Position.of(message.message_id())
+            if self._stop.excludes(position, message.publish_timestamp(), message.event_timestamp(), self._latest):
+                self._finish()
+                break
+            messages.append(message)
+            if self._done(position):
+                self._finish()
+                break
+        if messages:
+            self.state = self.state.advanced_to(messages[-1].message_id().serialize())
+        return messages
+
+    def close(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except pulsar.PulsarException as error:  # closing a reader of a deleted topic is not an error
+                log.debug("closing reader of %s: %s", self.state.split, error)
+            self._reader = None
+
+    def _last_position(self) -> Position | None:
+        return Position.from_bytes(self.state.last_emitted) if self.state.last_emitted else None
+
+    def _done(self, last: Position | None) -> bool:
+        return self._stop.reached_at(last, self._latest)
+
+    def _finish(self) -> None:
+        self.state = replace(self.state, finished=True)
+        log.info("split %s reached its stop cursor", self.state.split)
+        self.close()
+
+
+def _last_message_id(admin: PulsarAdmin, split: str) -> bytes:
+    last = admin.last_message_id(split)
+    _, partition = split_partition(split)
+    return pulsar.MessageId(partition, last.ledger_id, last.entry_id, last.batch_index).serialize()
+
+
+def _open(client: pulsar.Client, state: SplitState, start: StartCursor,
+          receiver_queue_size: int) -> pulsar.Reader:
+    def reader(message_id: pulsar.MessageId, inclusive: bool) -> pulsar.Reader:
+        try:
+            return client.create_reader(state.split, message_id, start_message_id_inclusive=inclusive,
+                                        receiver_queue_size=receiver_queue_size)
+        except pulsar.PulsarException as error:
+            raise SplitReadError(f"opening a reader on split {state.split} failed: {error}") from error
+
+    if state.last_emitted is not None:
+        log.info("split %s resumes after %s", state.split, pulsar.MessageId.deserialize(state.last_emitted))
+        return reader(pulsar.MessageId.deserialize(state.last_emitted), False)
+    log.info("split %s starts at %s", state.split, start)
+    if start.kind in (StartKind.EARLIEST, StartKind.LATEST):  # latest on a partition still empty
+        return reader(pulsar.MessageId.earliest, True)
+    if start.kind is StartKind.MESSAGE_ID:
+        return reader(pulsar.MessageId.deserialize(start.message_id), start.inclusive)
+    opened = reader(pulsar.MessageId.earliest, True)
+    opened.seek(start.publish_time_ms)
+    return opened

@@ -1,0 +1,117 @@
+"""A checkpointed job that reads a sequenced topic with PulsarSource and checks every record arrives once.
+
+Runs in-process (tests call `build`) or on a standalone cluster (`flink run -py` this file with the flags
+below). The checker reports to a results topic: "done:<partition>:<count>" once a partition's last record
+arrived with no gap and no repeat, "violation:<partition>:<detail>" on any gap or repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Iterable
+
+import pulsar
+from pyflink.common import Configuration, Types
+from pyflink.datastream import KeyedProcessFunction, MapFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream.state import ValueStateDescriptor
+
+from connector import PulsarSource, SimpleStringSchema, StartCursor
+
+
+class FailOnce(MapFunction):
+    """Raises once (per marker file) when partition 0's record `seq` is one of `fail_at`: an injected failure."""
+
+    def __init__(self, fail_at: list[int], marker_dir: str) -> None:
+        self._fail_at = set(fail_at)
+        self._marker_dir = marker_dir
+
+    def map(self, value: tuple[int, int]) -> tuple[int, int]:
+        partition, seq = value
+        if partition == 0 and seq in self._fail_at:
+            marker = os.path.join(self._marker_dir, f"failed-at-{seq}")
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                raise RuntimeError(f"injected failure at partition 0 sequence {seq}")
+        return value
+
+
+class SequenceChecker(KeyedProcessFunction):
+    """Keyed by partition; keeps the last sequence in state and reports gaps, repeats and completion."""
+
+    def __init__(self, service_url: str, results_topic: str, per_partition: int) -> None:
+        self._service_url = service_url
+        self._results_topic = results_topic
+        self._per_partition = per_partition
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._last = runtime_context.get_state(ValueStateDescriptor("last-seq", Types.LONG()))
+        self._client = pulsar.Client(self._service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
+        self._results = self._client.create_producer(self._results_topic)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def process_element(self, value: tuple[int, int], ctx: KeyedProcessFunction.Context) -> Iterable[int]:
+        partition, seq = value
+        last = self._last.value()
+        expected = 0 if last is None else last + 1
+        if seq != expected:
+            kind = "repeat" if seq < expected else "gap"
+            self._results.send(f"violation:{partition}:{kind} expected {expected} got {seq}".encode())
+        self._last.update(seq)
+        if seq == self._per_partition - 1 and seq == expected:
+            self._results.send(f"done:{partition}:{seq + 1}".encode())
+        yield seq
+
+
+def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, topic: str, results_topic: str,
+          per_partition: int, fail_at: list[int], marker_dir: str) -> None:
+    source = (PulsarSource.builder()
+              .set_service_url(service_url)
+              .set_admin_url(admin_url)
+              .set_topics(topic)
+              .set_start_cursor(StartCursor.earliest())
+              .set_deserialization_schema(SimpleStringSchema())
+              .set_partition_discovery_interval_ms(2000)
+              .build())
+    pair = Types.TUPLE([Types.INT(), Types.LONG()])
+    (source.create_stream(env)
+     .map(lambda text: tuple(int(part) for part in text.split(":")), output_type=pair)
+     .map(FailOnce(fail_at, marker_dir), output_type=pair)
+     .key_by(lambda value: value[0], key_type=Types.INT())
+     .process(SequenceChecker(service_url, results_topic, per_partition), output_type=Types.LONG())
+     .filter(lambda _: False)
+     .print())
+
+
+def checkpointed_env(parallelism: int, checkpoint_ms: int) -> StreamExecutionEnvironment:
+    config = Configuration()
+    config.set_string("restart-strategy.type", "fixed-delay")
+    config.set_string("restart-strategy.fixed-delay.attempts", "20")
+    config.set_string("restart-strategy.fixed-delay.delay", "1 s")
+    config.set_string("python.fn-execution.bundle.time", "100")
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(parallelism)
+    env.enable_checkpointing(checkpoint_ms)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    for flag in ("--service-url", "--admin-url", "--topic", "--results-topic", "--marker-dir"):
+        parser.add_argument(flag, required=True)
+    parser.add_argument("--per-partition", type=int, required=True)
+    parser.add_argument("--fail-at", default="")
+    parser.add_argument("--parallelism", type=int, default=2)
+    parser.add_argument("--checkpoint-ms", type=int, default=1000)
+    args = parser.parse_args()
+    env = checkpointed_env(args.parallelism, args.checkpoint_ms)
+    fail_at = [int(x) for x in args.fail_at.split(",") if x]
+    build(env, args.service_url, args.admin_url, args.topic, args.results_topic, args.per_partition, fail_at,
+          args.marker_dir)
+    env.execute("exactly-once source check")
+
+
+if __name__ == "__main__":
+    main()

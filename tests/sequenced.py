@@ -1,0 +1,59 @@
+"""Sequenced input and its checker: the Flink way to prove exactly-once.
+
+Every partition p of a topic gets messages "p:0", "p:1", ... "p:n-1". A checker downstream keeps, in keyed
+state, the last sequence seen per partition; a gap or a repeat is reported as a violation, and a partition
+whose last sequence is n-1 with no violation has delivered each of its n records exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pulsar
+
+from connector.admin import PulsarAdmin
+from connector.topics import TopicName
+
+RESULT_DONE = "done"
+RESULT_VIOLATION = "violation"
+
+
+def produce_sequenced(client: pulsar.Client, topic: str, partitions: int, per_partition: int) -> None:
+    """Write `per_partition` sequenced records to each partition (batching on, as production producers do)."""
+    name = TopicName.parse(topic)
+    for partition in range(partitions):
+        producer = client.create_producer(name.partition(partition), batching_enabled=True,
+                                          batching_max_messages=500, max_pending_messages=10_000,
+                                          block_if_queue_full=True)
+        for seq in range(per_partition):
+            producer.send_async(f"{partition}:{seq}".encode(), None)
+        producer.flush()
+        producer.close()
+
+
+def read_results(client: pulsar.Client, results_topic: str, partitions: int, timeout_s: float) -> dict[str, list]:
+    """Reads the checker's reports until every partition is done or a violation shows up (or time is out)."""
+    reader = client.create_reader(results_topic, pulsar.MessageId.earliest)
+    done: dict[int, int] = {}
+    violations: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(done) < partitions and not violations and time.monotonic() < deadline:
+            try:
+                text = reader.read_next(1000).data().decode()
+            except pulsar.Timeout:
+                continue
+            kind, partition, detail = text.split(":", 2)
+            if kind == RESULT_DONE:
+                done[int(partition)] = int(detail)
+            else:
+                violations.append(text)
+    finally:
+        reader.close()
+    return {"done": sorted(done.items()), "violations": violations}
+
+
+def create_sequenced_topic(admin: PulsarAdmin, client: pulsar.Client, topic: str, partitions: int,
+                           per_partition: int) -> None:
+    admin.create_partitioned_topic(topic, partitions)
+    produce_sequenced(client, topic, partitions, per_partition)
