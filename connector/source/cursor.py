@@ -18,13 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+import _pulsar
 import pulsar
 
 from checkpoint.position import Position
 
 
 def _id_bytes(message_id: pulsar.MessageId | bytes) -> bytes:
-    if isinstance(message_id, pulsar.MessageId):
+    if isinstance(message_id, (pulsar.MessageId, _pulsar.MessageId)):  # ids of received messages are the latter
         return message_id.serialize()
     if isinstance(message_id, (bytes, bytearray)):
         pulsar.MessageId.deserialize(bytes(message_id))  # fail now on bytes that are no message id

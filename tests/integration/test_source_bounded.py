@@ -1,0 +1,123 @@
+"""Acceptance 4 and 5: bounded reads end by themselves, in BATCH and STREAMING; every cursor's edges."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pulsar
+import pytest
+from pyflink.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
+
+from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
+from connector.admin import PulsarAdmin
+from tests.sequenced import create_sequenced_topic
+
+
+def read_bounded(broker, topic: str, start: StartCursor, stop: StopCursor,
+                 mode: RuntimeExecutionMode = RuntimeExecutionMode.BATCH) -> list[str]:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_runtime_mode(mode)
+    env.set_parallelism(2)
+    if mode is RuntimeExecutionMode.STREAMING:
+        env.enable_checkpointing(500)
+    source = (PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
+              .set_topics(topic).set_deserialization_schema(SimpleStringSchema())
+              .set_start_cursor(start).set_bounded_stop_cursor(stop).build())
+    with source.create_stream(env).execute_and_collect() as records:
+        return list(records)
+
+
+@pytest.mark.parametrize("mode", [RuntimeExecutionMode.BATCH, RuntimeExecutionMode.STREAMING])
+def test_stop_at_latest_reads_exactly_what_was_there_and_ends(broker, admin: PulsarAdmin,
+                                                              pulsar_client: pulsar.Client, topic: str,
+                                                              mode: RuntimeExecutionMode) -> None:
+    create_sequenced_topic(admin, pulsar_client, topic, partitions=3, per_partition=2_000)
+    records = read_bounded(broker, topic, StartCursor.earliest(), StopCursor.latest(), mode)
+    assert sorted(records) == sorted(f"{p}:{s}" for p in range(3) for s in range(2_000))
+
+
+def test_stop_at_latest_ends_while_producers_keep_writing(broker, admin: PulsarAdmin,
+                                                          pulsar_client: pulsar.Client, topic: str) -> None:
+    create_sequenced_topic(admin, pulsar_client, topic, partitions=2, per_partition=1_000)
+    stop_writing = threading.Event()
+
+    def keep_writing() -> None:
+        producer = pulsar_client.create_producer(topic)
+        while not stop_writing.is_set():
+            producer.send(b"late")
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        records = read_bounded(broker, topic, StartCursor.earliest(), StopCursor.latest(),
+                               RuntimeExecutionMode.STREAMING)
+    finally:
+        stop_writing.set()
+        writer.join()
+    early = sorted(r for r in records if r != "late")
+    assert early == sorted(f"{p}:{s}" for p in range(2) for s in range(1_000))
+
+
+@pytest.fixture(scope="module")
+def ten_messages(broker, admin: PulsarAdmin) -> tuple[str, list[pulsar.MessageId], list[int]]:
+    """A non-partitioned topic: m0..m4 batched into one entry, then m5..m9 one entry each, 30 ms apart.
+
+    Event time of m<i> is 1000*i. Returns the topic, the message ids and publish times in order.
+    """
+    from tests.conftest import unique_topic
+
+    topic = unique_topic("ten-messages")
+    client = pulsar.Client(broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
+    batched = client.create_producer(topic, batching_enabled=True, batching_max_publish_delay_ms=100)
+    for i in range(5):
+        batched.send_async(f"m{i}".encode(), None, event_timestamp=1000 * i)
+    batched.flush()
+    single = client.create_producer(topic)
+    for i in range(5, 10):
+        time.sleep(0.03)
+        single.send(f"m{i}".encode(), event_timestamp=1000 * i)
+    reader = client.create_reader(topic, pulsar.MessageId.earliest)
+    messages = [reader.read_next(5000) for _ in range(10)]
+    client.close()
+    assert [m.data() for m in messages] == [f"m{i}".encode() for i in range(10)]
+    assert len({m.message_id().entry_id() for m in messages[:5]}) == 1, "m0..m4 share one batched entry"
+    return topic, [m.message_id() for m in messages], [m.publish_timestamp() for m in messages]
+
+
+def names(*indexes: int) -> list[str]:
+    return [f"m{i}" for i in indexes]
+
+
+CASES = {
+    "earliest-latest": (lambda ids, pts: (StartCursor.earliest(), StopCursor.latest()), range(10)),
+    "latest-latest": (lambda ids, pts: (StartCursor.latest(), StopCursor.latest()), []),
+    "id-inclusive-inside-batch": (lambda ids, pts: (StartCursor.from_message_id(ids[2]), StopCursor.latest()),
+                                  range(2, 10)),
+    "id-exclusive-inside-batch": (lambda ids, pts: (StartCursor.from_message_id(ids[2], inclusive=False),
+                                                    StopCursor.latest()), range(3, 10)),
+    "id-exclusive-last-of-batch": (lambda ids, pts: (StartCursor.from_message_id(ids[4], inclusive=False),
+                                                     StopCursor.latest()), range(5, 10)),
+    "stop-at-id-inside-batch": (lambda ids, pts: (StartCursor.earliest(), StopCursor.at_message_id(ids[3])),
+                                range(3)),
+    "stop-after-id-inside-batch": (lambda ids, pts: (StartCursor.earliest(),
+                                                     StopCursor.after_message_id(ids[3])), range(4)),
+    "stop-after-id-single": (lambda ids, pts: (StartCursor.from_message_id(ids[6]),
+                                               StopCursor.after_message_id(ids[7])), [6, 7]),
+    "publish-time-start-and-stop": (lambda ids, pts: (StartCursor.from_publish_time(pts[6]),
+                                                      StopCursor.at_publish_time(pts[8])), [6, 7]),
+    "stop-after-publish-time": (lambda ids, pts: (StartCursor.from_publish_time(pts[6]),
+                                                  StopCursor.after_publish_time(pts[8])), [6, 7, 8]),
+    "stop-at-event-time": (lambda ids, pts: (StartCursor.earliest(), StopCursor.at_event_time(5000)), range(5)),
+    "stop-after-event-time": (lambda ids, pts: (StartCursor.earliest(), StopCursor.after_event_time(5000)),
+                              range(6)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cursor_edges(broker, ten_messages, case: str) -> None:
+    topic, ids, publish_times = ten_messages
+    cursors, expected = CASES[case]
+    start, stop = cursors(ids, publish_times)
+    assert read_bounded(broker, topic, start, stop) == names(*expected)

@@ -1,0 +1,82 @@
+"""Start/stop cursor and position logic, without a broker or Flink."""
+
+from __future__ import annotations
+
+import pulsar
+import pytest
+
+from checkpoint.position import Position
+from checkpoint.split_state import SplitState
+from connector.source.cursor import StartCursor, StartKind, StopCursor
+
+
+def mid(ledger: int, entry: int, batch: int = -1) -> bytes:
+    return pulsar.MessageId(0, ledger, entry, batch).serialize()
+
+
+def test_positions_order_by_ledger_entry_then_batch_index() -> None:
+    assert Position(1, 5, 3) < Position(1, 5, 4) < Position(1, 6, 0) < Position(2, 0, -1)
+    assert Position.from_bytes(mid(7, 8, 9)) == Position(7, 8, 9)
+
+
+def test_an_entry_boundary_covers_every_message_batched_in_it() -> None:
+    boundary = Position(3, 10, -1)
+    assert not Position(3, 10, 0).is_after(boundary)
+    assert not Position(3, 10, 99).is_after(boundary)
+    assert Position(3, 11, 0).is_after(boundary)
+    assert Position(3, 10, 0).is_at_or_after(boundary)
+    assert not Position(3, 9, 99).is_at_or_after(boundary)
+
+
+def test_message_id_stops_exclusive_and_inclusive() -> None:
+    at, after = StopCursor.at_message_id(mid(2, 5, 1)), StopCursor.after_message_id(mid(2, 5, 1))
+    assert not at.excludes(Position(2, 5, 0), 0, 0)
+    assert at.excludes(Position(2, 5, 1), 0, 0)
+    assert not after.excludes(Position(2, 5, 1), 0, 0)
+    assert after.excludes(Position(2, 5, 2), 0, 0)
+    assert after.reached_at(Position(2, 5, 1), None) and not after.reached_at(Position(2, 5, 0), None)
+    assert not at.reached_at(Position(2, 5, 1), None)
+
+
+def test_time_stops_at_and_after() -> None:
+    assert StopCursor.at_publish_time(100).excludes(Position(1, 1), 100, 0)
+    assert not StopCursor.after_publish_time(100).excludes(Position(1, 1), 100, 0)
+    assert StopCursor.after_publish_time(100).excludes(Position(1, 1), 101, 0)
+    assert StopCursor.at_event_time(50).excludes(Position(1, 1), 0, 50)
+    assert not StopCursor.after_event_time(50).excludes(Position(1, 1), 0, 50)
+
+
+def test_latest_stop_uses_the_position_resolved_at_split_start() -> None:
+    latest = StopCursor.latest()
+    last = Position(4, 2, 7)
+    assert not latest.excludes(Position(4, 2, 7), 0, 0, last)
+    assert latest.excludes(Position(4, 3, 0), 0, 0, last)
+    assert latest.reached_at(Position(4, 2, 7), last)
+    assert not latest.reached_at(None, last)
+    assert latest.reached_at(None, Position(-1, -1)), "an empty partition is done at once"
+    with pytest.raises(ValueError, match="resolved"):
+        latest.excludes(Position(1, 1), 0, 0)
+
+
+def test_publish_time_stop_in_the_past_ends_an_idle_partition_event_time_never_does() -> None:
+    assert StopCursor.at_publish_time(1_000).idle_past(now_ms=1_000)
+    assert not StopCursor.at_publish_time(5_000).idle_past(now_ms=1_000)
+    assert not StopCursor.at_event_time(1_000).idle_past(now_ms=9_000)
+    assert not StopCursor.never().is_bounded and StopCursor.latest().is_bounded
+
+
+def test_cursors_reject_bad_arguments_with_a_clear_message() -> None:
+    with pytest.raises(ValueError, match="epoch milliseconds"):
+        StopCursor.at_publish_time(-1)
+    with pytest.raises(TypeError, match="pulsar.MessageId"):
+        StartCursor.from_message_id("not an id")
+    cursor = StartCursor.from_message_id(pulsar.MessageId(0, 1, 2, -1), inclusive=False)
+    assert cursor.kind is StartKind.MESSAGE_ID and not cursor.inclusive
+
+
+def test_split_state_round_trips_and_refuses_unknown_formats() -> None:
+    state = SplitState("persistent://public/default/t-partition-0", mid(1, 2, 3), mid(1, 9), False)
+    assert SplitState.from_json(state.to_json()) == state
+    assert SplitState.from_json(SplitState("s").to_json()) == SplitState("s")
+    with pytest.raises(ValueError, match="format 99"):
+        SplitState.from_json('{"v": 99}')
