@@ -10,6 +10,7 @@ import pulsar
 import pytest
 
 from connector.admin import PulsarAdmin
+from tools.flink_cluster import FlinkCluster
 from tools.pulsar_standalone import Broker, start
 
 # The test broker runs beside any broker a developer already has on the default ports.
@@ -45,3 +46,16 @@ def topic(request: pytest.FixtureRequest) -> str:
 def unique_topic(label: str) -> str:
     safe = "".join(c if c.isalnum() else "-" for c in label)[:40].strip("-")
     return f"persistent://public/default/{safe}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def flink_cluster() -> Iterator[FlinkCluster]:
+    """A standalone Flink cluster (1 JobManager, 2 TaskManagers of 1 slot, separate processes) for the session.
+
+    A test that kills a TaskManager starts a replacement, so later tests find both slots again.
+    """
+    cluster = FlinkCluster(name="test", rest_port=int(os.environ.get("TEST_FLINK_REST_PORT", "18081")),
+                           rpc_port=int(os.environ.get("TEST_FLINK_RPC_PORT", "16123")))
+    cluster.start()
+    yield cluster
+    cluster.stop()
