@@ -16,6 +16,7 @@ from connector.topics import TopicName
 
 RESULT_DONE = "done"
 RESULT_VIOLATION = "violation"
+RESULT_RESUMED = "resumed"
 
 
 def produce_sequenced(client: pulsar.Client, topic: str, partitions: int, per_partition: int) -> None:
@@ -32,10 +33,14 @@ def produce_sequenced(client: pulsar.Client, topic: str, partitions: int, per_pa
 
 
 def read_results(client: pulsar.Client, results_topic: str, partitions: int, timeout_s: float) -> dict[str, list]:
-    """Reads the checker's reports until every partition is done or a violation shows up (or time is out)."""
+    """Reads the checker's reports until every partition is done or a violation shows up (or time is out).
+
+    "resumed" lists (partition, last sequence) each time a checker instance started from restored state.
+    """
     reader = client.create_reader(results_topic, pulsar.MessageId.earliest)
     done: dict[int, int] = {}
     violations: list[str] = []
+    resumed: list[tuple[int, int]] = []
     deadline = time.monotonic() + timeout_s
     try:
         while len(done) < partitions and not violations and time.monotonic() < deadline:
@@ -46,11 +51,13 @@ def read_results(client: pulsar.Client, results_topic: str, partitions: int, tim
             kind, partition, detail = text.split(":", 2)
             if kind == RESULT_DONE:
                 done[int(partition)] = int(detail)
+            elif kind == RESULT_RESUMED:
+                resumed.append((int(partition), int(detail)))
             else:
                 violations.append(text)
     finally:
         reader.close()
-    return {"done": sorted(done.items()), "violations": violations}
+    return {"done": sorted(done.items()), "violations": violations, "resumed": resumed}
 
 
 def create_sequenced_topic(admin: PulsarAdmin, client: pulsar.Client, topic: str, partitions: int,

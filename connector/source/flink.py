@@ -62,7 +62,8 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
         splits = (_ticks(env, source)
                   .key_by(lambda _: 0, key_type=Types.INT())
                   .process(_DiscoverSplits(source), output_type=_SPLIT_ELEMENT)
-                  .name(f"{source.name}: split discovery").set_parallelism(1))
+                  .name(f"{source.name}: split discovery").uid(f"{source.name}-split-discovery")
+                  .set_parallelism(1))
     records = (splits
                .key_by(lambda element: element[0], key_type=Types.STRING())
                .process(_ReadSplit(source), output_type=source.output_type())

@@ -17,14 +17,18 @@ def test_exactly_once_through_injected_python_failures(broker, admin: PulsarAdmi
                                                          topic: str, tmp_path) -> None:
     create_sequenced_topic(admin, pulsar_client, topic, PARTITIONS, PER_PARTITION)
     results_topic = unique_topic("results")
-    fail_at = [3_000, 9_000, 16_000]
+    # Failures spaced so that checkpoints complete between them: each restart resumes from real state.
+    fail_at = [5_000, 12_000, 20_000]
     env = job.checkpointed_env(parallelism=2, checkpoint_ms=500)
-    job.build(env, broker.service_url, broker.admin_url, topic, results_topic, PER_PARTITION, fail_at, str(tmp_path))
+    job.build(env, broker.service_url, broker.admin_url, topic, results_topic, PER_PARTITION, fail_at, str(tmp_path),
+              max_records_per_poll=20)
     client = env.execute_async("exactly-once source under injected failures")
     try:
         results = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=400)
     finally:
         client.cancel().result()
     assert results["violations"] == []
+    resumed_partitions = {partition for partition, last in results["resumed"] if last > 0}
+    assert resumed_partitions == set(range(PARTITIONS)), "the restarts resumed from checkpointed state"
     assert results["done"] == [(p, PER_PARTITION) for p in range(PARTITIONS)]
     assert {marker.name for marker in tmp_path.iterdir()} == {f"failed-at-{n}" for n in fail_at}

@@ -2,7 +2,8 @@
 
 Runs in-process (tests call `build`) or on a standalone cluster (`flink run -py` this file with the flags
 below). The checker reports to a results topic: "done:<partition>:<count>" once a partition's last record
-arrived with no gap and no repeat, "violation:<partition>:<detail>" on any gap or repeat.
+arrived with no gap and no repeat, "violation:<partition>:<detail>" on any gap or repeat, and
+"resumed:<partition>:<last sequence>" when it starts from restored state.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class SequenceChecker(KeyedProcessFunction):
         self._last = runtime_context.get_state(ValueStateDescriptor("last-seq", Types.LONG()))
         self._client = pulsar.Client(self._service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
         self._results = self._client.create_producer(self._results_topic)
+        self._seen_partitions: set[int] = set()
 
     def close(self) -> None:
         self._client.close()
@@ -55,6 +57,10 @@ class SequenceChecker(KeyedProcessFunction):
     def process_element(self, value: tuple[int, int], ctx: KeyedProcessFunction.Context) -> Iterable[int]:
         partition, seq = value
         last = self._last.value()
+        if partition not in self._seen_partitions:
+            self._seen_partitions.add(partition)
+            if last is not None:
+                self._results.send(f"resumed:{partition}:{last}".encode())
         expected = 0 if last is None else last + 1
         if seq != expected:
             kind = "repeat" if seq < expected else "gap"
@@ -66,7 +72,7 @@ class SequenceChecker(KeyedProcessFunction):
 
 
 def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, topic: str, results_topic: str,
-          per_partition: int, fail_at: list[int], marker_dir: str) -> None:
+          per_partition: int, fail_at: list[int], marker_dir: str, max_records_per_poll: int = 2000) -> None:
     source = (PulsarSource.builder()
               .set_service_url(service_url)
               .set_admin_url(admin_url)
@@ -74,19 +80,25 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
               .set_start_cursor(StartCursor.earliest())
               .set_deserialization_schema(SimpleStringSchema())
               .set_partition_discovery_interval_ms(2000)
+              .set_max_records_per_poll(max_records_per_poll)
               .build())
     pair = Types.TUPLE([Types.INT(), Types.LONG()])
     (source.create_stream(env)
-     .map(lambda text: tuple(int(part) for part in text.split(":")), output_type=pair)
-     .map(FailOnce(fail_at, marker_dir), output_type=pair)
+     .map(lambda text: tuple(int(part) for part in text.split(":")), output_type=pair).uid("parse")
+     .map(FailOnce(fail_at, marker_dir), output_type=pair).uid("fail-once")
      .key_by(lambda value: value[0], key_type=Types.INT())
      .process(SequenceChecker(service_url, results_topic, per_partition), output_type=Types.LONG())
+     .uid("sequence-checker")
      .filter(lambda _: False)
      .print())
 
 
-def checkpointed_env(parallelism: int, checkpoint_ms: int) -> StreamExecutionEnvironment:
+def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None = None
+                     ) -> StreamExecutionEnvironment:
+    """A streaming env with checkpoints, restarts on failure, short bundles, and optionally a savepoint to resume."""
     config = Configuration()
+    if savepoint:
+        config.set_string("execution.state-recovery.path", savepoint)
     config.set_string("restart-strategy.type", "fixed-delay")
     config.set_string("restart-strategy.fixed-delay.attempts", "20")
     config.set_string("restart-strategy.fixed-delay.delay", "1 s")
