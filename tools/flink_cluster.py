@@ -171,6 +171,14 @@ class FlinkCluster:
             raise ClusterError(f"no job id in the output of flink {' '.join(command)}:\n{output[-3000:]}")
         return found.group(1)
 
+    def cancel(self, job_id: str) -> None:
+        """Ask the JobManager to cancel the job (returns at once; the job goes CANCELING, then CANCELED)."""
+        request = urllib.request.Request(f"{self.rest_url}/jobs/{job_id}?mode=cancel", method="PATCH")
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except (urllib.error.URLError, OSError) as error:
+            raise ClusterError(f"cancelling job {job_id} failed: {error}") from error
+
     def job_status(self, job_id: str) -> str:
         return str(self.job(job_id)["state"])
 

@@ -117,11 +117,12 @@ def main() -> None:
     parser.add_argument("--fail-at", default="")
     parser.add_argument("--parallelism", type=int, default=2)
     parser.add_argument("--checkpoint-ms", type=int, default=1000)
+    parser.add_argument("--max-records-per-poll", type=int, default=2000)
     args = parser.parse_args()
     env = checkpointed_env(args.parallelism, args.checkpoint_ms)
     fail_at = [int(x) for x in args.fail_at.split(",") if x]
     build(env, args.service_url, args.admin_url, args.topic, args.results_topic, args.per_partition, fail_at,
-          args.marker_dir)
+          args.marker_dir, args.max_records_per_poll)
     env.execute("exactly-once source check")
 
 

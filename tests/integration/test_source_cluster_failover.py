@@ -1,0 +1,49 @@
+"""Acceptance 1 on a standalone cluster: a TaskManager killed with -9 mid-read, plus Python exceptions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pulsar
+import pytest
+
+from connector.admin import PulsarAdmin
+from tests.conftest import unique_topic
+from tests.sequenced import create_sequenced_topic, read_results
+from tools.flink_cluster import FlinkCluster
+
+JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
+PARTITIONS = 4
+PER_PARTITION = 25_000
+
+
+@pytest.mark.cluster
+def test_exactly_once_through_a_killed_taskmanager(flink_cluster: FlinkCluster, broker, admin: PulsarAdmin,
+                                                    pulsar_client: pulsar.Client, topic: str, tmp_path: Path) -> None:
+    create_sequenced_topic(admin, pulsar_client, topic, PARTITIONS, PER_PARTITION)
+    results_topic = unique_topic("cluster-results")
+    fail_at = [15_000, 21_000]
+    job_id = flink_cluster.submit(JOB, [
+        "--service-url", broker.service_url, "--admin-url", broker.admin_url, "--topic", topic,
+        "--results-topic", results_topic, "--marker-dir", str(tmp_path), "--per-partition", str(PER_PARTITION),
+        "--fail-at", ",".join(map(str, fail_at)), "--parallelism", "2", "--checkpoint-ms", "1000",
+        "--max-records-per-poll", "10"])
+    try:
+        flink_cluster.wait_for_job(job_id, {"RUNNING"}, timeout_s=90)
+        deadline = time.monotonic() + 120
+        while flink_cluster.checkpoints(job_id)["counts"]["completed"] < 2:
+            assert time.monotonic() < deadline, "no checkpoint completed"
+            time.sleep(0.5)
+        victim = flink_cluster.taskmanager_pids()[0]
+        flink_cluster.kill_taskmanager(victim)
+        flink_cluster.start_taskmanager()
+        results = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=400)
+    finally:
+        if flink_cluster.job_status(job_id) not in ("FAILED", "CANCELED", "FINISHED"):
+            flink_cluster.cancel(job_id)
+    assert results["violations"] == []
+    assert results["done"] == [(p, PER_PARTITION) for p in range(PARTITIONS)]
+    assert {p for p, last in results["resumed"] if last > 0} == set(range(PARTITIONS))
+    assert {marker.name for marker in tmp_path.iterdir()} == {f"failed-at-{n}" for n in fail_at}
+    assert flink_cluster.checkpoints(job_id)["latest"]["restored"] is not None
