@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from connector.topics import TopicName
+from connector.topics import TopicName, split_partition
 
 
 class PulsarAdminError(RuntimeError):
@@ -90,6 +90,38 @@ class PulsarAdmin:
         body = self._call("GET", f"{_path(topic)}/lastMessageId")
         return LastMessageId(int(body["ledgerId"]), int(body["entryId"]), int(body.get("batchIndex", -1)))
 
+    # -- schema registry ----------------------------------------------------------------------------
+
+    def get_schema(self, topic: str, version: int | None = None) -> dict[str, Any] | None:
+        """The topic's latest (or `version`) registered schema as the broker returns it, None when it has none.
+
+        Keys: `version`, `type` (AVRO, JSON, STRING, ...), `data` (the schema definition), `properties`.
+        """
+        suffix = "" if version is None else f"/{version}"
+        try:
+            return self._call("GET", f"{_schema_path(topic)}/schema{suffix}")
+        except PulsarAdminError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def get_schemas(self, topic: str) -> list[dict[str, Any]]:
+        """Every version of the topic's registered schema (keys as in `get_schema`), oldest first."""
+        try:
+            body = self._call("GET", f"{_schema_path(topic)}/schemas")
+        except PulsarAdminError as error:
+            if error.status == 404:
+                return []
+            raise
+        return list(body.get("getSchemaResponses", []))
+
+    def post_schema(self, topic: str, schema_type: str, definition: str,
+                    properties: dict[str, str] | None = None) -> None:
+        """Register a schema for the topic: a new version, or none when it equals the latest. The broker refuses
+        (HTTP 409) a schema incompatible under the namespace's compatibility strategy."""
+        self._call("POST", f"{_schema_path(topic)}/schema",
+                   {"type": schema_type, "schema": definition, "properties": dict(properties or {})})
+
     # -- namespaces ---------------------------------------------------------------------------------
 
     def set_deduplication(self, namespace: str, enabled: bool) -> None:
@@ -134,6 +166,12 @@ class PulsarAdmin:
 def _path(topic: str) -> str:
     name = TopicName.parse(topic)
     return f"/admin/v2/persistent/{name.namespace}/{urllib.parse.quote(name.local, safe='')}"
+
+
+def _schema_path(topic: str) -> str:
+    """Schemas belong to the topic, not to a partition of it."""
+    name = TopicName.parse(split_partition(topic)[0])
+    return f"/admin/v2/schemas/{name.namespace}/{urllib.parse.quote(name.local, safe='')}"
 
 
 def _broker_reason(error: urllib.error.HTTPError) -> str:
