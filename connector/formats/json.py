@@ -69,16 +69,19 @@ class JsonRowSchema(DeserializationSchema, SerializationSchema):
             self._to_json = _to_json(self._row_type)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"row_type": self._row_type, "avro_definition": self._avro_definition}
+        # A type used to build the job holds its Java counterpart, which does not pickle: ship a fresh copy.
+        row_type = None if self._row_type is None else _fresh(self._row_type)
+        return {"row_type": row_type, "avro_definition": self._avro_definition}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._row_type, self._avro_definition = state["row_type"], state["avro_definition"]
         self._prepare()
 
 
-_KINDS: list[tuple[TypeInformation, tuple[type, ...], Convert | None]] = [
-    (Types.STRING(), (str,), None), (Types.BOOLEAN(), (bool,), None), (Types.INT(), (int,), None),
-    (Types.LONG(), (int,), None), (Types.FLOAT(), (int, float), float), (Types.DOUBLE(), (int, float), float),
+# The basic types JSON values map to: (factory of the Flink type, accepted JSON kinds, cast).
+_KINDS: list[tuple[Callable[[], TypeInformation], tuple[type, ...], Convert | None]] = [
+    (Types.STRING, (str,), None), (Types.BOOLEAN, (bool,), None), (Types.INT, (int,), None),
+    (Types.LONG, (int,), None), (Types.FLOAT, (int, float), float), (Types.DOUBLE, (int, float), float),
 ]
 
 
@@ -106,8 +109,8 @@ def _from_json(type_info: TypeInformation, path: str) -> Convert:
         convert = _from_json(type_info._value_type_info, f"{path}{{}}")
         return lambda value: {k: None if v is None else convert(v)
                               for k, v in _expect(value, dict, path, "an object").items()}
-    for kind, accepted, cast in _KINDS:
-        if type_info == kind:
+    for factory, accepted, cast in _KINDS:
+        if type_info == (kind := factory()):
             def check(value: Any, accepted: tuple[type, ...] = accepted, cast: Convert | None = cast) -> Any:
                 if not isinstance(value, accepted) or (bool not in accepted and isinstance(value, bool)):
                     raise ValueError(f"JSON: {path}: expected {kind}, got {type(value).__name__} {value!r}")
@@ -137,6 +140,21 @@ def _to_json(type_info: TypeInformation) -> Convert | None:
         return None if convert is None else lambda values: {k: None if v is None else convert(v)
                                                             for k, v in values.items()}
     return None
+
+
+def _fresh(type_info: TypeInformation) -> TypeInformation:
+    """An equal type built anew (a supported type, see `_from_json`), holding no Java object."""
+    if isinstance(type_info, RowTypeInfo):
+        return Types.ROW_NAMED(type_info.get_field_names(), [_fresh(t) for t in type_info.get_field_types()])
+    if isinstance(type_info, ObjectArrayTypeInfo):
+        return Types.OBJECT_ARRAY(_fresh(type_info._element_type))
+    if isinstance(type_info, BasicArrayTypeInfo):
+        return Types.BASIC_ARRAY(_fresh(type_info._element_type))
+    if isinstance(type_info, ListTypeInfo):
+        return Types.LIST(_fresh(type_info.elem_type))
+    if isinstance(type_info, MapTypeInfo):
+        return Types.MAP(_fresh(type_info._key_type_info), _fresh(type_info._value_type_info))
+    return next(factory() for factory, _, _ in _KINDS if factory() == type_info)
 
 
 def _element_type(type_info: TypeInformation) -> TypeInformation | None:

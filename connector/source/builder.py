@@ -15,7 +15,7 @@ Configuration is checked in `build()`: a missing or wrong option raises `ValueEr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulsar
@@ -24,11 +24,15 @@ from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.formats.schema_registry import schema_from_registry
 from connector.serde import DeserializationSchema
+from connector.source.bad_message import BadMessagePolicy
 from connector.source.cursor import StartCursor, StopCursor
 from connector.source.discovery import TopicSubscription
+from connector.topics import full_name
 
 DEFAULT_DISCOVERY_INTERVAL_MS = 30_000  # the Java connector's partitionDiscoveryIntervalMs default
+_FROM_REGISTRY = "from-registry"  # the deserialization schema is taken from the first topic's registered schema
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class PulsarSource:
     receiver_queue_size: int = 1000
     bounded_wait_ms: int = 100
     emit_metadata: bool = False
+    bad_message_policy: BadMessagePolicy = BadMessagePolicy.FAIL
+    dead_letter_topic: str | None = None
     name: str = "pulsar-source"
     client_config: dict[str, Any] = field(default_factory=dict)
 
@@ -115,6 +121,20 @@ class PulsarSourceBuilder:
         self._options["deserialization_schema"] = schema
         return self
 
+    def set_deserialization_schema_from_registry(self) -> PulsarSourceBuilder:
+        """At build time, take the deserializer from the first topic's registered schema (AVRO -> Rows of its
+        record, JSON -> Rows, STRING -> str, none -> bytes); see `connector.formats.schema_registry`."""
+        self._options["deserialization_schema"] = _FROM_REGISTRY
+        return self
+
+    def set_bad_message_policy(self, policy: BadMessagePolicy,
+                               dead_letter_topic: str | None = None) -> PulsarSourceBuilder:
+        """What to do with a message that does not decode: FAIL (default), SKIP, or DEAD_LETTER to
+        `dead_letter_topic` (see `connector.source.bad_message`)."""
+        self._options["bad_message_policy"] = policy
+        self._options["dead_letter_topic"] = dead_letter_topic
+        return self
+
     def set_partition_discovery_interval_ms(self, interval_ms: int) -> PulsarSourceBuilder:
         self._options["discovery_interval_ms"] = interval_ms
         return self
@@ -154,6 +174,10 @@ class PulsarSourceBuilder:
         _require_url(options, "admin_url", "adminUrl", ("http://", "https://"))
         if "deserialization_schema" not in options:
             raise ValueError("deserializationSchema is not set: call set_deserialization_schema(...)")
+        if options["deserialization_schema"] is _FROM_REGISTRY:
+            if not self._topics:
+                raise ValueError("deserializationSchema from the registry needs fixed topics (set_topics)")
+            options["deserialization_schema"] = _registry_schema(options["admin_url"], self._topics[0])
         if not isinstance(options["deserialization_schema"], DeserializationSchema):
             raise ValueError("deserializationSchema must be a connector.serde.DeserializationSchema, "
                              f"not {type(options['deserialization_schema']).__name__}")
@@ -171,10 +195,13 @@ class PulsarSourceBuilder:
         for key, kind in (("start_cursor", StartCursor), ("stop_cursor", StopCursor)):
             if key in options and not isinstance(options[key], kind):
                 raise ValueError(f"{key} must be a {kind.__name__}, got {options[key]!r}")
+        _check_bad_message_policy(options)
         subscription = TopicSubscription(topics=self._topics, pattern=self._pattern)
         source = PulsarSource(subscription=subscription, **options)
         _check_topics_exist(source)
-        return source
+        # The schema checks the topics' registered schemas now, so a mismatch is reported before the job runs.
+        schema = source.deserialization_schema.bind(PulsarAdmin(source.admin_url), self._topics)
+        return replace(source, deserialization_schema=schema)
 
 
 def _require_url(options: dict[str, Any], key: str, java_name: str, schemes: tuple[str, ...]) -> None:
@@ -183,6 +210,24 @@ def _require_url(options: dict[str, Any], key: str, java_name: str, schemes: tup
         raise ValueError(f"{java_name} is not set: call set_{key}(...)")
     if not isinstance(value, str) or not value.startswith(schemes):
         raise ValueError(f"{java_name} {value!r} must start with one of {', '.join(schemes)}")
+
+
+def _check_bad_message_policy(options: dict[str, Any]) -> None:
+    policy = options.get("bad_message_policy", BadMessagePolicy.FAIL)
+    topic = options.get("dead_letter_topic")
+    if not isinstance(policy, BadMessagePolicy):
+        raise ValueError(f"badMessagePolicy must be a BadMessagePolicy, not {policy!r}")
+    if (policy is BadMessagePolicy.DEAD_LETTER) != (topic is not None):
+        raise ValueError("badMessagePolicy: a dead-letter topic is needed for DEAD_LETTER, and only there")
+    if topic is not None:
+        options["dead_letter_topic"] = full_name(topic)
+
+
+def _registry_schema(admin_url: str, topic: str) -> DeserializationSchema:
+    try:
+        return schema_from_registry(admin_url, topic)
+    except PulsarAdminError as error:
+        raise ValueError(f"adminUrl: could not read the registered schema of {topic}: {error}") from None
 
 
 def _check_topics_exist(source: PulsarSource) -> None:

@@ -30,6 +30,7 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescri
 
 from checkpoint.split_state import SplitState
 from connector.admin import PulsarAdmin
+from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.reader import SplitReader
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 INITIAL = "initial"  # split known when the job first ran: starts at the configured start cursor
 NEW = "new"          # split discovered later: starts at earliest, so nothing written to it is missed
 REMOVE = "remove"    # split whose topic or partition is gone: reader closed, state dropped
+
+SKIPPED_METRIC = "pulsarSourceSkippedMessages"
+DEAD_LETTERED_METRIC = "pulsarSourceDeadLetteredMessages"
 
 _SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING()])
 
@@ -135,8 +139,15 @@ class _ReadSplit(KeyedProcessFunction):
         self._client = self._source.new_client()
         self._admin = PulsarAdmin(self._source.admin_url)
         self._readers: dict[str, SplitReader] = {}
-        self._deserialize = self._source.deserialization_schema.deserialize
+        self._deserialize = self._source.deserialization_schema.deserialize_message
         self._metadata = self._source.emit_metadata
+        metrics = runtime_context.get_metrics_group()
+        policy = self._source.bad_message_policy
+        dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
+            if policy is BadMessagePolicy.DEAD_LETTER else None
+        self._bad_messages = BadMessageHandler(policy, type(self._source.deserialization_schema).__name__,
+                                               metrics.counter(SKIPPED_METRIC), metrics.counter(DEAD_LETTERED_METRIC),
+                                               dead_letter)
 
     def close(self) -> None:
         for reader in self._readers.values():
@@ -177,11 +188,10 @@ class _ReadSplit(KeyedProcessFunction):
         deserialize = self._deserialize
         for message in messages:
             try:
-                value = deserialize(message.data())
+                value = deserialize(message)
             except Exception as error:
-                raise MessageDecodeError(f"message {message.message_id()} of {message.topic_name()} does not "
-                                         f"decode with {type(self._source.deserialization_schema).__name__}: "
-                                         f"{error!r}") from error
+                self._bad_messages.handle(message, error)  # raises under FAIL
+                continue
             if not self._metadata:
                 yield value
                 continue
@@ -189,7 +199,3 @@ class _ReadSplit(KeyedProcessFunction):
             yield Row(value, message.topic_name(), message_id.partition(), message_id.serialize(),
                       message.partition_key() or None, dict(message.properties()), message.publish_timestamp(),
                       message.event_timestamp())
-
-
-class MessageDecodeError(ValueError):
-    """A message's payload did not decode; names the topic partition and MessageId."""
