@@ -7,18 +7,24 @@ from connector.topics import TopicName, split_partition
 
 
 class _DeduplicationAdmin(PulsarAdmin):
-    def applied_deduplication(self, topic: str) -> bool:
-        """The setting in force on `topic`: topic policy, else namespace policy, else the broker default."""
+    def deduplicates(self, topic: str) -> bool:
+        """The setting in force on `topic` (topic policy, else namespace policy, else broker default); for a
+        topic that does not exist yet, whether its namespace policy turns deduplication on."""
         name = TopicName.parse(split_partition(topic)[0])
-        return bool(self._call("GET", f"/admin/v2/persistent/{name.namespace}/{name.local}"
-                                      "/deduplicationEnabled?applied=true"))
+        try:
+            return bool(self._call("GET", f"/admin/v2/persistent/{name.namespace}/{name.local}"
+                                          "/deduplicationEnabled?applied=true"))
+        except PulsarAdminError as error:
+            if error.status != 404:
+                raise
+        return self.get_deduplication(name.namespace) is True
 
 
 def deduplication_problem(admin_url: str, topic: str) -> str | None:
     """None when the broker deduplicates `topic`; otherwise why EXACTLY_ONCE cannot write to it."""
     namespace = TopicName.parse(topic).namespace
     try:
-        if _DeduplicationAdmin(admin_url).applied_deduplication(topic):
+        if _DeduplicationAdmin(admin_url).deduplicates(topic):
             return None
     except PulsarAdminError as error:
         return f"cannot read the deduplication setting of {topic}: {error}"

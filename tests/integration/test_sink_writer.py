@@ -1,0 +1,187 @@
+"""The sink's writer against a real broker, without Flink: routing, metadata, deduplicated replays, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import pulsar
+import pytest
+from tests.integration.sink_helpers import (DEDUP_NAMESPACE, NO_AUTO_CREATE_NAMESPACE, namespace, new_topic, read_all,
+                          read_partitions)
+
+from connector.admin import PulsarAdmin
+from connector.serde import SimpleStringSchema
+from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, PulsarSinkError, TopicRoutingMode
+from connector.sink.builder import PulsarSinkBuilder
+from connector.sink.router import java_string_hash
+from connector.sink.writer import PulsarWriter, Sequenced
+from tools.pulsar_standalone import Broker, classpath
+
+JAVA_ROUTER = textwrap.dedent("""
+    import java.io.*;
+    import java.lang.reflect.Proxy;
+    import java.nio.charset.StandardCharsets;
+    import org.apache.pulsar.client.api.*;
+    import org.apache.pulsar.client.impl.RoundRobinPartitionMessageRouterImpl;
+
+    /** Prints, per key read from stdin, the partition the Java client's default router picks. */
+    public class Route {
+        public static void main(String[] args) throws Exception {
+            int partitions = Integer.parseInt(args[0]);
+            MessageRouter router = new RoundRobinPartitionMessageRouterImpl(HashingScheme.JavaStringHash, 0, false, 1);
+            TopicMetadata metadata = () -> partitions;
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String key; (key = in.readLine()) != null; ) {
+                final String k = key;
+                Message<?> message = (Message<?>) Proxy.newProxyInstance(Route.class.getClassLoader(),
+                    new Class<?>[] {Message.class}, (proxy, method, a) -> switch (method.getName()) {
+                        case "hasKey" -> true;
+                        case "getKey" -> k;
+                        default -> throw new UnsupportedOperationException(method.getName());
+                    });
+                System.out.println(router.choosePartition(message, metadata));
+            }
+        }
+    }
+""")
+
+
+def builder(broker: Broker, *topics: str) -> PulsarSinkBuilder:
+    return (PulsarSink.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
+            .set_topics(*topics).set_serialization_schema(SimpleStringSchema()))
+
+
+def java_partitions(keys: list[str], partitions: int, tmp_path: Path) -> list[int]:
+    source = tmp_path / "Route.java"
+    source.write_text(JAVA_ROUTER)
+    done = subprocess.run(["java", "-cp", f"{classpath()}/*", str(source), str(partitions)], input="\n".join(keys),
+                          capture_output=True, text=True, encoding="utf-8", check=True, timeout=120)
+    return [int(line) for line in done.stdout.split()]
+
+
+def test_key_hash_picks_the_java_clients_partition(broker: Broker, admin: PulsarAdmin, pulsar_client: pulsar.Client,
+                                                    topic: str, tmp_path: Path) -> None:
+    admin.create_partitioned_topic(topic, 5)
+    keys = [f"user-{i}" for i in range(200)] + ["Motörhead", "日本語", "😀emoji", "", "a" * 300]
+    writer = PulsarWriter(builder(broker, topic).build().config)
+    for n, key in enumerate(keys):
+        writer.write(PulsarMessage(f"{n}", key=key))
+    writer.flush()
+    writer.close()
+    expected = java_partitions(keys, 5, tmp_path)
+    landed = {message.partition_key(): name for name, messages in read_partitions(pulsar_client, admin, topic).items()
+              for message in messages}
+    assert [landed[key] for key in keys] == [f"{topic}-partition-{p}" for p in expected]
+    assert len(set(expected)) == 5
+
+
+def test_metadata_arrives_intact(broker: Broker, pulsar_client: pulsar.Client, topic: str) -> None:
+    writer = PulsarWriter(builder(broker, topic).build().config)
+    before = int(time.time() * 1000)
+    writer.write(PulsarMessage("first", key="k1", ordering_key="o1", properties={"a": "1", "b": "two"},
+                               event_time=1_700_000_000_123, deliver_after_ms=50))
+    writer.write("plain value")
+    writer.flush()
+    writer.close()
+    first, second = read_all(pulsar_client, topic)
+    assert (first.data(), first.partition_key(), first.ordering_key(), first.properties(), first.event_timestamp()) \
+        == (b"first", "k1", "o1", {"a": "1", "b": "two"}, 1_700_000_000_123)
+    assert first.publish_timestamp() >= before
+    assert (second.data(), second.partition_key(), second.properties(), second.event_timestamp()) == \
+        (b"plain value", "", {}, 0)
+
+
+def test_topic_selector_and_message_topic_pick_the_target(broker: Broker, admin: PulsarAdmin,
+                                                          pulsar_client: pulsar.Client, topic: str) -> None:
+    evens, odds, special = f"{topic}-even", f"{topic}-odd", f"{topic}-special"
+    admin.create_partitioned_topic(odds, 2)
+    config = (PulsarSink.builder().set_service_url(broker.service_url).set_serialization_schema(SimpleStringSchema())
+              .set_topic_selector(lambda m: evens if int(m.value) % 2 == 0 else odds).build().config)
+    writer = PulsarWriter(config)
+    for n in range(10):
+        writer.write(PulsarMessage(str(n), key=f"user-{n}"))
+    writer.write(PulsarMessage("x", topic=special))
+    writer.flush()
+    writer.close()
+    assert [m.data() for m in read_all(pulsar_client, evens)] == [b"0", b"2", b"4", b"6", b"8"]
+    odd_partitions = read_partitions(pulsar_client, admin, odds)
+    assert sorted(m.data() for ms in odd_partitions.values() for m in ms) == [b"1", b"3", b"5", b"7", b"9"]
+    for name, messages in odd_partitions.items():  # within the selected topic, keys still pick the partition
+        assert all(name.endswith(f"-partition-{java_string_hash(m.partition_key()) % 2}") for m in messages)
+    assert [m.data() for m in read_all(pulsar_client, special)] == [b"x"]
+
+
+def test_several_fixed_topics_share_one_round_robin(broker: Broker, pulsar_client: pulsar.Client, topic: str) -> None:
+    first, second = f"{topic}-a", f"{topic}-b"
+    config = builder(broker, first, second).set_topic_routing_mode(TopicRoutingMode.ROUND_ROBIN).build().config
+    writer = PulsarWriter(config)
+    for n in range(6):
+        writer.write(PulsarMessage(str(n), key="same key"))
+    writer.flush()
+    writer.close()
+    assert [m.data() for m in read_all(pulsar_client, first)] == [b"0", b"2", b"4"]
+    assert [m.data() for m in read_all(pulsar_client, second)] == [b"1", b"3", b"5"]
+
+
+def test_exactly_once_replay_is_dropped_by_the_broker(broker: Broker, admin: PulsarAdmin,
+                                                      pulsar_client: pulsar.Client) -> None:
+    target = new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "replay")
+    admin.create_partitioned_topic(target, 3)
+    config = builder(broker, target).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build().config
+
+    def attempt(first: int, last: int) -> None:
+        writer = PulsarWriter(config)
+        for n in range(first, last + 1):
+            writer.write(PulsarMessage(f"m{n}", key=f"k{n % 7}" if n % 3 else None), Sequenced("replay-split-0", n))
+        writer.flush()
+        writer.close()
+
+    attempt(1, 500)
+    attempt(301, 800)  # a replay from an older checkpoint: 301..500 again, then new records
+    attempt(1, 100)
+    written = [m.data() for ms in read_partitions(pulsar_client, admin, target).values() for m in ms]
+    assert sorted(written) == sorted(f"m{n}".encode() for n in range(1, 801))
+
+
+def test_exactly_once_refuses_a_topic_without_deduplication(broker: Broker, admin: PulsarAdmin, topic: str) -> None:
+    with pytest.raises(ValueError, match=f"EXACTLY_ONCE needs broker message deduplication on {topic}.*"
+                                         "set-deduplication public/default --enable"):
+        builder(broker, topic).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build()
+    dedup_config = builder(broker, new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "ok")) \
+        .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build().config
+    writer = PulsarWriter(dedup_config)
+    with pytest.raises(PulsarSinkError, match=f"deduplication on {topic}, and it is off"):
+        writer.write(PulsarMessage("x", topic=topic), Sequenced("p", 1))  # a per-message topic is checked too
+    writer.close()
+
+
+def test_a_message_too_large_fails_naming_topic_and_size(broker: Broker, topic: str) -> None:
+    writer = PulsarWriter(builder(broker, topic).build().config)
+    writer.write("small")
+    with pytest.raises(PulsarSinkError, match=f"sending a message of 6291456 bytes to {topic}.* failed: MessageTooBig"):
+        writer.write("x" * (6 * 1024 * 1024))
+        writer.flush()
+    writer.close()
+
+
+def test_a_missing_topic_without_auto_creation_fails_naming_it(broker: Broker, admin: PulsarAdmin) -> None:
+    missing = new_topic(namespace(admin, NO_AUTO_CREATE_NAMESPACE, auto_create=False), "missing")
+    writer = PulsarWriter(builder(broker, missing).build().config)
+    with pytest.raises(PulsarSinkError, match=f"topic {missing}.*TopicNotFound"):
+        writer.write("x")
+    writer.close()
+
+
+def test_an_unreachable_broker_fails_within_the_configured_timeouts(topic: str) -> None:
+    config = (PulsarSink.builder().set_service_url("pulsar://127.0.0.1:1").set_topics(topic)
+              .set_serialization_schema(SimpleStringSchema())
+              .set_client_config({"operation_timeout_seconds": 2, "connection_timeout_ms": 500}).build().config)
+    writer = PulsarWriter(config)
+    began = time.monotonic()
+    with pytest.raises(PulsarSinkError, match=f"(?i)partitions of topic {topic}: .*(connect|timeout)"):
+        writer.write("x")
+    assert time.monotonic() - began < 10
+    writer.close()

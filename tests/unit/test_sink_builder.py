@@ -1,0 +1,54 @@
+"""Bad sink configuration fails at build() with a ValueError naming the (Java connector's) option."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.serde import SimpleStringSchema
+from connector.sink import (DeliveryGuarantee, KeyHashTopicRouter, PulsarSink, PulsarSinkBuilder, RoundRobinTopicRouter,
+                            TopicRoutingMode)
+
+
+def valid() -> PulsarSinkBuilder:
+    return (PulsarSink.builder().set_service_url("pulsar://127.0.0.1:6650").set_topics("out")
+            .set_serialization_schema(SimpleStringSchema()))
+
+
+def test_a_minimal_sink_builds_with_defaults() -> None:
+    config = valid().build().config
+    assert config.delivery_guarantee == DeliveryGuarantee.NONE
+    assert isinstance(config.router, KeyHashTopicRouter)
+    assert config.send_timeout_ms == 30_000 and config.max_pending_messages == 1000
+    assert config.topics == ("out",)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda b: b.set_service_url("http://127.0.0.1:8080"), "serviceUrl"),
+    (lambda b: b.set_topics(), "topics: set the target topics"),
+    (lambda b: b.set_topics("nonpersistent://a/b/c"), "topics: .*only persistent"),
+    (lambda b: b.set_topic_selector(lambda e: "x"), "topics: set either fixed topics or a topic selector"),
+    (lambda b: b.set_serialization_schema(None), "serializationSchema"),
+    (lambda b: b.set_delivery_guarantee("EXACTLY_ONCE"), "deliveryGuarantee"),
+    (lambda b: b.set_topic_routing_mode(TopicRoutingMode.CUSTOM), "topicRouter: topicRoutingMode CUSTOM"),
+    (lambda b: b.set_topic_router(RoundRobinTopicRouter()), "topicRouter is only used with topicRoutingMode CUSTOM"),
+    (lambda b: b.set_producer_config({"producer_name": "x"}), "producerConfig: 'producer_name'"),
+    (lambda b: b.set_producer_config({"no_such_option": 1}), "producerConfig: 'no_such_option'"),
+    (lambda b: b.set_producer_config({"send_timeout_millis": 0}), "producerConfig: send_timeout_millis"),
+    (lambda b: b.set_client_config({"service_url": "x"}), "clientConfig: 'service_url'"),
+    (lambda b: b.set_sink_name("bad name"), "sinkName"),
+    (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE), "adminUrl"),
+    (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).set_admin_url("http://127.0.0.1:1")
+     .set_producer_config({"batching_enabled": True}), "producerConfig: batching_enabled must stay off"),
+    (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).set_admin_url("http://127.0.0.1:1"),
+     "cannot read the deduplication setting of out.*not reachable"),
+])
+def test_bad_option_is_named(change, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        change(valid()).build()
+
+
+def test_build_leaves_the_builder_reusable() -> None:
+    builder = valid().set_producer_config({"send_timeout_millis": 5000, "compression_type": None})
+    assert builder.build().config.send_timeout_ms == 5000
+    assert builder.build().config.send_timeout_ms == 5000
+    assert builder.build().config.producer_config == {"compression_type": None}
