@@ -61,11 +61,6 @@ class PulsarWriter:
         self._last_progress = time.monotonic()
         self._error: PulsarSinkError | None = None
 
-    @property
-    def acknowledged(self) -> int:
-        """Messages the broker acknowledged so far."""
-        return self._acknowledged
-
     def write(self, element: Any, sequenced: Sequenced | None = None) -> None:
         """Send `element` (a `PulsarMessage` or a plain value) asynchronously.
 
