@@ -48,6 +48,7 @@ _SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING()])
 
 METADATA_FIELDS = ["value", "topic", "partition", "message_id", "key", "properties", "publish_time",
                    "event_time"]
+_MetadataRow = Row(*METADATA_FIELDS)  # a Row "class": rows it makes carry the field names
 
 
 def metadata_type(value_type: TypeInformation) -> TypeInformation:
@@ -196,6 +197,6 @@ class _ReadSplit(KeyedProcessFunction):
                 yield value
                 continue
             message_id = message.message_id()
-            yield Row(value, message.topic_name(), message_id.partition(), message_id.serialize(),
+            yield _MetadataRow(value, message.topic_name(), message_id.partition(), message_id.serialize(),
                       message.partition_key() or None, dict(message.properties()), message.publish_timestamp(),
                       message.event_timestamp())

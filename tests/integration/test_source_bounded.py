@@ -121,3 +121,21 @@ def test_cursor_edges(broker, ten_messages, case: str) -> None:
     cursors, expected = CASES[case]
     start, stop = cursors(ids, publish_times)
     assert read_bounded(broker, topic, start, stop) == names(*expected)
+
+
+def test_metadata_rows_carry_key_properties_times_and_position(broker, pulsar_client: pulsar.Client,
+                                                               topic: str) -> None:
+    producer = pulsar_client.create_producer(topic)
+    sent_id = producer.send(b"payload", partition_key="k1", properties={"a": "1"}, event_timestamp=1234)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_runtime_mode(RuntimeExecutionMode.BATCH)
+    source = (PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
+              .set_topics(topic).set_deserialization_schema(SimpleStringSchema())
+              .set_bounded_stop_cursor(StopCursor.latest()).set_emit_metadata().build())
+    # A Python map downstream reads the fields by name.
+    rows = source.create_stream(env).map(lambda row: (row.value, row.topic, row.partition, bytes(row.message_id),
+                                                      row.key, dict(row.properties), row.event_time,
+                                                      row.publish_time > 0))
+    with rows.execute_and_collect() as results:
+        (result,) = list(results)
+    assert result == ("payload", topic, -1, sent_id.serialize(), "k1", {"a": "1"}, 1234, True)
