@@ -7,12 +7,14 @@ broker's reason, so a caller never has to guess which topic or setting was wrong
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from connector.security import PulsarSecurity
 from connector.topics import TopicName, split_partition
 
 
@@ -34,12 +36,17 @@ class LastMessageId:
 
 
 class PulsarAdmin:
-    """Calls the REST admin API at `admin_url` (for example http://127.0.0.1:8080)."""
+    """Calls the REST admin API at `admin_url` (for example http://127.0.0.1:8080), with the credentials and
+    TLS settings of `security` when given."""
 
-    def __init__(self, admin_url: str, timeout_s: float = 10.0, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, admin_url: str, timeout_s: float = 10.0, security: PulsarSecurity | None = None) -> None:
         self.admin_url = admin_url.rstrip("/")
         self.timeout_s = timeout_s
-        self._headers = dict(headers or {})
+        self.security = security
+        self._ssl: ssl.SSLContext | None = None  # made on first https call; not pickled
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_ssl": None}
 
     # -- topics -------------------------------------------------------------------------------------
 
@@ -143,18 +150,28 @@ class PulsarAdmin:
 
     # -- transport ----------------------------------------------------------------------------------
 
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if self._ssl is None and self.security is not None and self.admin_url.startswith("https"):
+            self._ssl = self.security.ssl_context()
+        return self._ssl
+
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
         url = self.admin_url + path
         data = None if payload is None else json.dumps(payload).encode()
-        headers = {"Accept": "application/json", **self._headers}
+        headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            if self.security is not None:
+                headers.update(self.security.admin_headers(self.timeout_s))
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)
+            with urllib.request.urlopen(request, timeout=self.timeout_s, context=self._ssl_context()) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
             reason = _broker_reason(error)
+            if error.code in (401, 403):
+                reason = f"authentication failed ({'no' if 'Authorization' not in headers else 'rejected'} " \
+                         f"credentials): {reason}"
             raise PulsarAdminError(f"Pulsar admin {method} {url} failed: HTTP {error.code}: {reason}",
                                    error.code) from None
         except (urllib.error.URLError, OSError) as error:

@@ -1,17 +1,26 @@
 """Start, stop and inspect a local Apache Pulsar standalone broker, fetched from Maven Central.
 
     python -m tools.pulsar_standalone start [--name N] [--port 6650] [--web-port 8080] [--deduplication]
-    python -m tools.pulsar_standalone stop|status [--name N]
+                                            [--auth-token] [--tls]
+    python -m tools.pulsar_standalone stop|status|wipe [--name N]
 
 The broker's classpath (tools/pulsar/pom.xml, Pulsar 4.2.4) is resolved once with Maven into
 .cache/pulsar/lib-<version>/ and reused. Each named instance keeps its config, data, log and pid under
 .cache/pulsar/<name>/. `start` returns once the admin API answers and a produce/consume round trip
 succeeds; it is a no-op when that instance is already running. `stop` ends the process it started.
+
+`--auth-token` turns on JWT token authentication (a secret key and an `admin` token are made at start, in
+.cache/pulsar/<name>/security/); `--tls` adds TLS listeners (binary port+3, admin web port+443) with a
+self-signed CA and a certificate for 127.0.0.1/localhost made with openssl. Nothing of it is committed.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import signal
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.security import PulsarSecurity
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "pulsar"
@@ -44,18 +54,32 @@ class Broker:
     port: int = 6650
     web_port: int = 8080
     deduplication: bool = False
+    auth_token: bool = False
+    tls: bool = False
 
     @property
     def home(self) -> Path:
         return CACHE / self.name
 
     @property
+    def security_dir(self) -> Path:
+        return self.home / "security"
+
+    @property
     def service_url(self) -> str:
-        return f"pulsar://127.0.0.1:{self.port}"
+        return f"pulsar+ssl://127.0.0.1:{self.port + 3}" if self.tls else f"pulsar://127.0.0.1:{self.port}"
 
     @property
     def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.web_port}"
+        return f"https://127.0.0.1:{self.web_port + 443}" if self.tls else f"http://127.0.0.1:{self.web_port}"
+
+    def security(self) -> PulsarSecurity | None:
+        """What a client needs to connect: the admin token and/or the CA, or None for a plain broker."""
+        if not (self.auth_token or self.tls):
+            return None
+        return PulsarSecurity(
+            token_file=str(self.security_dir / "admin.token") if self.auth_token else None,
+            tls_trust_certs_file=str(self.security_dir / "ca.cert.pem") if self.tls else None)
 
     @property
     def pid_file(self) -> Path:
@@ -82,8 +106,8 @@ class Broker:
 
     def is_serving(self) -> bool:
         try:
-            return "standalone" in PulsarAdmin(self.admin_url, timeout_s=2).clusters()
-        except PulsarAdminError:
+            return "standalone" in PulsarAdmin(self.admin_url, timeout_s=2, security=self.security()).clusters()
+        except (PulsarAdminError, OSError):
             return False
 
 
@@ -132,8 +156,60 @@ def write_config(broker: Broker) -> Path:
         "defaultRetentionSizeInMB": -1,
         "brokerShutdownTimeoutMs": 3000,
     }
+    if broker.auth_token:
+        settings.update({
+            "authenticationEnabled": "true",
+            "authenticationProviders": "org.apache.pulsar.broker.authentication.AuthenticationProviderToken",
+            "tokenSecretKey": f"file://{broker.security_dir / 'secret.key'}",
+            "authorizationEnabled": "true",
+            "superUserRoles": "admin",
+            "brokerClientAuthenticationPlugin": "org.apache.pulsar.client.impl.auth.AuthenticationToken",
+            "brokerClientAuthenticationParameters": f"file://{broker.security_dir / 'admin.token'}",
+        })
+    if broker.tls:
+        settings.update({
+            "brokerServicePortTls": broker.port + 3,
+            "webServicePortTls": broker.web_port + 443,
+            "tlsCertificateFilePath": broker.security_dir / "broker.cert.pem",
+            "tlsKeyFilePath": broker.security_dir / "broker.key.pem",
+            "tlsTrustCertsFilePath": broker.security_dir / "ca.cert.pem",
+        })
     conf.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
     return conf
+
+
+def make_token(secret: bytes, subject: str) -> str:
+    """An HS256 JWT for `subject`, as Pulsar's `tokens create --secret-key` makes it."""
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(json.dumps({"sub": subject}).encode())
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{part(signature)}"
+
+
+def write_security(broker: Broker) -> None:
+    """The secret key and admin token (token auth), and a CA plus broker certificate (TLS); made once."""
+    folder = broker.security_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    if broker.auth_token and not (folder / "admin.token").exists():
+        secret = os.urandom(32)
+        (folder / "secret.key").write_bytes(secret)
+        (folder / "admin.token").write_text(make_token(secret, "admin"))
+    if broker.tls and not (folder / "broker.cert.pem").exists():
+        def openssl(*args: str) -> None:
+            done = subprocess.run(["openssl", *args], cwd=folder, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise BrokerError(f"openssl {' '.join(args)} failed: {done.stderr[-1000:]}")
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=pyflink-pulsar test CA",
+                "-keyout", "ca.key.pem", "-out", "ca.cert.pem")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "broker.key.rsa.pem",
+                "-out", "broker.csr.pem")
+        (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        openssl("x509", "-req", "-in", "broker.csr.pem", "-CA", "ca.cert.pem", "-CAkey", "ca.key.pem",
+                "-CAcreateserial", "-days", "30", "-extfile", "san.ext", "-out", "broker.cert.pem")
+        openssl("pkcs8", "-topk8", "-nocrypt", "-in", "broker.key.rsa.pem", "-out", "broker.key.pem")
 
 
 def _java_command(broker: Broker, lib: Path, conf: Path) -> list[str]:
@@ -159,6 +235,7 @@ def start(broker: Broker) -> None:
         raise BrokerError(f"another process already serves {broker.admin_url}; stop it or pick other ports")
     lib = classpath()
     broker.home.mkdir(parents=True, exist_ok=True)
+    write_security(broker)
     conf = write_config(broker)
     began = time.monotonic()
     with open(broker.log_file, "ab") as log:
@@ -194,8 +271,10 @@ def _wait_until_ready(broker: Broker, process: subprocess.Popen) -> None:
 def _round_trip(broker: Broker) -> None:
     import pulsar
 
+    security = broker.security()
     client = pulsar.Client(broker.service_url, operation_timeout_seconds=5,
-                           logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
+                           logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error),
+                           **(security.client_kwargs() if security else {}))
     try:
         topic = f"persistent://public/default/__ready-{uuid.uuid4().hex}"
         consumer = client.subscribe(topic, "ready")
@@ -205,7 +284,7 @@ def _round_trip(broker: Broker) -> None:
             raise BrokerError("round trip returned another payload")
     finally:
         client.close()
-    PulsarAdmin(broker.admin_url).delete_topic(topic)
+    PulsarAdmin(broker.admin_url, security=security).delete_topic(topic)
 
 
 def _log_tail(broker: Broker, lines: int = 40) -> str:
@@ -255,8 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=6650, help="binary protocol port (uses port+1, +2 too)")
     parser.add_argument("--web-port", type=int, default=8080, help="admin REST port")
     parser.add_argument("--deduplication", action="store_true", help="broker-wide message deduplication on")
+    parser.add_argument("--auth-token", action="store_true", help="JWT token authentication (admin token made)")
+    parser.add_argument("--tls", action="store_true", help="TLS listeners with a self-signed CA")
     args = parser.parse_args(argv)
-    broker = Broker(args.name, args.port, args.web_port, args.deduplication)
+    broker = Broker(args.name, args.port, args.web_port, args.deduplication, args.auth_token, args.tls)
     try:
         if args.command == "start":
             start(broker)

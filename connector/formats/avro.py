@@ -4,7 +4,7 @@ Pulsar's Avro payloads are schemaless Avro binary (no container header, no magic
 topic's schema registry and each message carries the registry version it was written with.
 
     schema = AvroRowSchema("user.avsc")                   # a path, a JSON string or a dict
-    schema = AvroRowSchema.from_registry(admin_url, topic)  # the topic's latest registered Avro schema
+    schema = AvroRowSchema.from_registry(PulsarAdmin(admin_url), topic)  # the topic's latest registered Avro schema
 
 Decoding parses every schema once and calls `fastavro.schemaless_reader` with the parsed schema; a record becomes a
 `Row` in one pass over its fields (see `connector.formats.types` for the type mapping). When the source is built,
@@ -39,15 +39,14 @@ class AvroRowSchema(DeserializationSchema, SerializationSchema):
 
     def __init__(self, schema: dict[str, Any] | str | Path) -> None:
         self._raw = _load(schema)
-        self._admin_url: str | None = None
+        self._admin: PulsarAdmin | None = None
         # (base topic, registry version) -> parsed codec schema of that writer version; None when it is ours.
         self._writers: dict[tuple[str, int], Any] = {}
         self._prepare()
 
     @classmethod
-    def from_registry(cls, admin_url: str, topic: str) -> AvroRowSchema:
+    def from_registry(cls, admin: PulsarAdmin, topic: str) -> AvroRowSchema:
         """The latest Avro schema registered for `topic`, bound to the topic's other versions."""
-        admin = PulsarAdmin(admin_url)
         latest = registered_schema(admin, topic)
         if latest is None or latest.schema.type != "AVRO":
             found = "no schema" if latest is None else f"a {latest.schema.type} schema"
@@ -69,14 +68,14 @@ class AvroRowSchema(DeserializationSchema, SerializationSchema):
 
     def deserialize_message(self, message: pulsar.Message) -> Any:
         version = message.schema_version()
-        if not version or self._admin_url is None:
+        if not version or self._admin is None:
             return self._decode(message.data(), None)
         return self._decode(message.data(), self._writer(message.topic_name(), version))
 
     def bind(self, admin: PulsarAdmin, topics: tuple[str, ...]) -> AvroRowSchema:
         """A copy that knows the registered schema versions of `topics`; raises ValueError for one it cannot read."""
         bound = AvroRowSchema(self._raw)
-        bound._admin_url = admin.admin_url
+        bound._admin = admin
         bound._writers = dict(self._writers)
         for topic in topics:
             try:
@@ -124,7 +123,7 @@ class AvroRowSchema(DeserializationSchema, SerializationSchema):
         if key not in self._writers:
             topic, version = key
             try:
-                registered = registered_schema(PulsarAdmin(self._admin_url), topic, version)
+                registered = registered_schema(self._admin, topic, version)
             except PulsarAdminError as error:
                 raise ValueError(f"schema version {version} of {topic} could not be fetched: {error}") from None
             if registered is None:
@@ -147,10 +146,10 @@ class AvroRowSchema(DeserializationSchema, SerializationSchema):
 
     def __getstate__(self) -> dict[str, Any]:
         # Parsed schemas and converters are rebuilt where the schema is unpickled (they hold closures).
-        return {"raw": self._raw, "admin_url": self._admin_url, "writers": self._writers}
+        return {"raw": self._raw, "admin": self._admin, "writers": self._writers}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._raw, self._admin_url, self._writers = state["raw"], state["admin_url"], state["writers"]
+        self._raw, self._admin, self._writers = state["raw"], state["admin"], state["writers"]
         self._prepare()
 
 

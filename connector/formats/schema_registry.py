@@ -52,7 +52,7 @@ def version_number(message_version: str | bytes) -> int | None:
     return int.from_bytes(raw, "big")
 
 
-def register_schema(admin_url: str, topics: Iterable[str], schema: SerializationSchema) -> None:
+def register_schema(admin: PulsarAdmin, topics: Iterable[str], schema: SerializationSchema) -> None:
     """The sink's hook: register `schema.pulsar_schema()` for each topic (nothing for plain bytes).
 
     Raises `ValueError` naming the topic when the broker refuses it (incompatible with the registered schema).
@@ -60,7 +60,6 @@ def register_schema(admin_url: str, topics: Iterable[str], schema: Serialization
     pulsar_schema = schema.pulsar_schema()
     if pulsar_schema is None:
         return
-    admin = PulsarAdmin(admin_url)
     for topic in topics:
         try:
             admin.post_schema(topic, pulsar_schema.type, pulsar_schema.definition, dict(pulsar_schema.properties))
@@ -69,14 +68,13 @@ def register_schema(admin_url: str, topics: Iterable[str], schema: Serialization
                              f"for {topic} failed: {error}") from None
 
 
-def schema_from_registry(admin_url: str, topic: str) -> DeserializationSchema:
+def schema_from_registry(admin: PulsarAdmin, topic: str) -> DeserializationSchema:
     """A deserializer for what `topic`'s registered schema describes: AVRO -> `AvroRowSchema`, JSON ->
     `JsonRowSchema`, STRING -> `SimpleStringSchema`, none or BYTES -> `BytesSchema`; other types raise ValueError."""
     from connector.formats.avro import AvroRowSchema
     from connector.formats.json import JsonRowSchema
     from connector.serde import BytesSchema, SimpleStringSchema
 
-    admin = PulsarAdmin(admin_url)
     latest = registered_schema(admin, topic)
     kind = "BYTES" if latest is None else latest.schema.type
     if kind == "AVRO":

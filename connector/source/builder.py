@@ -25,6 +25,7 @@ from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from connector.admin import PulsarAdmin, PulsarAdminError
 from connector.formats.schema_registry import schema_from_registry
+from connector.security import PulsarSecurity
 from connector.serde import DeserializationSchema
 from connector.source.bad_message import BadMessagePolicy
 from connector.source.cursor import StartCursor, StopCursor
@@ -55,6 +56,7 @@ class PulsarSource:
     dead_letter_topic: str | None = None
     name: str = "pulsar-source"
     client_config: dict[str, Any] = field(default_factory=dict)
+    security: PulsarSecurity | None = None
 
     @staticmethod
     def builder() -> PulsarSourceBuilder:
@@ -67,14 +69,18 @@ class PulsarSource:
         return metadata_type(value_type) if self.emit_metadata else value_type
 
     def new_client(self) -> pulsar.Client:
+        security = self.security.client_kwargs() if self.security else {}
         return pulsar.Client(self.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
-                             **self.client_config)
+                             **security, **self.client_config)
+
+    def new_admin(self) -> PulsarAdmin:
+        return PulsarAdmin(self.admin_url, security=self.security)
 
     def create_stream(self, env: StreamExecutionEnvironment) -> DataStream:
         """The records of the chosen topics as a DataStream of `env` (bounded when a stop cursor is set)."""
         from connector.source.flink import build_stream
 
-        initial = self.subscription.discover(PulsarAdmin(self.admin_url)) if self.stop_cursor.is_bounded \
+        initial = self.subscription.discover(self.new_admin()) if self.stop_cursor.is_bounded \
             else frozenset()
         return build_stream(env, self, initial)
 
@@ -164,8 +170,13 @@ class PulsarSourceBuilder:
         return self
 
     def set_config(self, **client_config: Any) -> PulsarSourceBuilder:
-        """Extra keyword arguments for `pulsar.Client` (e.g. operation_timeout_seconds, authentication)."""
+        """Extra keyword arguments for `pulsar.Client` (e.g. operation_timeout_seconds, io_threads)."""
         self._options["client_config"] = dict(client_config)
+        return self
+
+    def set_security(self, security: PulsarSecurity) -> PulsarSourceBuilder:
+        """Authentication and TLS, used by the Pulsar client and by the admin REST calls alike."""
+        self._options["security"] = security
         return self
 
     def build(self) -> PulsarSource:
@@ -177,7 +188,8 @@ class PulsarSourceBuilder:
         if options["deserialization_schema"] is _FROM_REGISTRY:
             if not self._topics:
                 raise ValueError("deserializationSchema from the registry needs fixed topics (set_topics)")
-            options["deserialization_schema"] = _registry_schema(options["admin_url"], self._topics[0])
+            admin = PulsarAdmin(options["admin_url"], security=options.get("security"))
+            options["deserialization_schema"] = _registry_schema(admin, self._topics[0])
         if not isinstance(options["deserialization_schema"], DeserializationSchema):
             raise ValueError("deserializationSchema must be a connector.serde.DeserializationSchema, "
                              f"not {type(options['deserialization_schema']).__name__}")
@@ -196,11 +208,12 @@ class PulsarSourceBuilder:
             if key in options and not isinstance(options[key], kind):
                 raise ValueError(f"{key} must be a {kind.__name__}, got {options[key]!r}")
         _check_bad_message_policy(options)
+        _check_security(options)
         subscription = TopicSubscription(topics=self._topics, pattern=self._pattern)
         source = PulsarSource(subscription=subscription, **options)
         _check_topics_exist(source)
         # The schema checks the topics' registered schemas now, so a mismatch is reported before the job runs.
-        schema = source.deserialization_schema.bind(PulsarAdmin(source.admin_url), self._topics)
+        schema = source.deserialization_schema.bind(source.new_admin(), self._topics)
         return replace(source, deserialization_schema=schema)
 
 
@@ -223,15 +236,24 @@ def _check_bad_message_policy(options: dict[str, Any]) -> None:
         options["dead_letter_topic"] = full_name(topic)
 
 
-def _registry_schema(admin_url: str, topic: str) -> DeserializationSchema:
+def _check_security(options: dict[str, Any]) -> None:
+    security = options.get("security")
+    if security is not None and not isinstance(security, PulsarSecurity):
+        raise ValueError(f"security must be a connector.security.PulsarSecurity, not {type(security).__name__}")
+    if "authentication" in options.get("client_config", {}):
+        raise ValueError("config: pass authentication with set_security(PulsarSecurity(...)), not set_config: "
+                         "it must reach the admin calls too and travel pickled to every worker")
+
+
+def _registry_schema(admin: PulsarAdmin, topic: str) -> DeserializationSchema:
     try:
-        return schema_from_registry(admin_url, topic)
+        return schema_from_registry(admin, topic)
     except PulsarAdminError as error:
         raise ValueError(f"adminUrl: could not read the registered schema of {topic}: {error}") from None
 
 
 def _check_topics_exist(source: PulsarSource) -> None:
-    admin = PulsarAdmin(source.admin_url)
+    admin = source.new_admin()
     try:
         for topic in source.subscription.topics:
             if not admin.topic_exists(topic):

@@ -29,7 +29,6 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
 
 from checkpoint.split_state import SplitState
-from connector.admin import PulsarAdmin
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
@@ -101,7 +100,7 @@ class _DiscoverSplits(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._known = runtime_context.get_state(ValueStateDescriptor("known-splits", Types.STRING()))
-        self._thread = DiscoveryThread(self._source.subscription, PulsarAdmin(self._source.admin_url),
+        self._thread = DiscoveryThread(self._source.subscription, self._source.new_admin(),
                                        self._source.discovery_interval_ms / 1000)
         self._thread.start()
 
@@ -138,7 +137,7 @@ class _ReadSplit(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         self._state = runtime_context.get_state(ValueStateDescriptor("split-state", Types.STRING()))
         self._client = self._source.new_client()
-        self._admin = PulsarAdmin(self._source.admin_url)
+        self._admin = self._source.new_admin()
         self._readers: dict[str, SplitReader] = {}
         self._deserialize = self._source.deserialization_schema.deserialize_message
         self._metadata = self._source.emit_metadata

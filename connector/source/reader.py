@@ -14,7 +14,7 @@ import pulsar
 
 from checkpoint.position import Position
 from checkpoint.split_state import SplitState
-from connector.admin import PulsarAdmin
+from connector.admin import PulsarAdmin, PulsarAdminError
 from connector.source.cursor import StartCursor, StartKind, StopCursor, StopKind
 from connector.topics import split_partition
 
@@ -46,7 +46,7 @@ class SplitReader:
         if self._done(self._last_position()):
             self.state = replace(self.state, finished=True)
             return
-        self._reader = _open(client, self.state, start, receiver_queue_size)
+        self._reader = _open(client, admin, self.state, start, receiver_queue_size)
 
     def poll(self, max_records: int, timeout_ms: int) -> list[pulsar.Message]:
         """Up to `max_records` messages after the last polled one, waiting at most `timeout_ms` for each.
@@ -104,14 +104,30 @@ def _last_message_id(admin: PulsarAdmin, split: str) -> bytes:
     return pulsar.MessageId(partition, last.ledger_id, last.entry_id, last.batch_index).serialize()
 
 
-def _open(client: pulsar.Client, state: SplitState, start: StartCursor,
+def _diagnose(admin: PulsarAdmin) -> str:
+    """Why a connection may have failed, asked of the admin API with the same credentials.
+
+    The C++ client reports a broker that rejected its credentials as a time-out; the admin API says 401.
+    """
+    try:
+        admin.clusters()
+    except PulsarAdminError as error:
+        return f" ({error})"
+    return ""
+
+
+def _open(client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
           receiver_queue_size: int) -> pulsar.Reader:
     def reader(message_id: pulsar.MessageId, inclusive: bool) -> pulsar.Reader:
         try:
             return client.create_reader(state.split, message_id, start_message_id_inclusive=inclusive,
                                         receiver_queue_size=receiver_queue_size)
+        except (pulsar.AuthenticationError, pulsar.AuthorizationError) as error:
+            raise SplitReadError(f"opening a reader on split {state.split} failed: authentication failed "
+                                 f"(credentials missing, wrong or not allowed to read): {error}") from error
         except pulsar.PulsarException as error:
-            raise SplitReadError(f"opening a reader on split {state.split} failed: {error}") from error
+            raise SplitReadError(f"opening a reader on split {state.split} failed: {error}"
+                                 f"{_diagnose(admin)}") from error
 
     if state.last_emitted is not None:
         log.info("split %s resumes after %s", state.split, pulsar.MessageId.deserialize(state.last_emitted))

@@ -36,7 +36,7 @@ def read_back(broker) -> dict:
     topics = {case: unique_topic(case) for case in ("all-types", "pulsar-avro", "pulsar-json", "evolved", "string",
                                                     "bytes")}
     ours = AvroRowSchema(ALL_TYPES)
-    register_schema(broker.admin_url, [topics["all-types"]], ours)  # the sink's hook
+    register_schema(PulsarAdmin(broker.admin_url), [topics["all-types"]], ours)  # the sink's hook
     producer = client.create_producer(topics["all-types"])
     for row in (FULL, NULLS):
         producer.send(ours.serialize(row))

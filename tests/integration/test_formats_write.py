@@ -13,6 +13,7 @@ from pulsar.schema import Array, AvroSchema, Integer, JsonSchema, Long, Map, Rec
 from pyflink.common import Row
 from pyflink.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
 
+from connector.admin import PulsarAdmin
 from connector.formats import AvroRowSchema, JsonRowSchema, register_schema
 from connector.sink import PulsarSink
 from tests.conftest import unique_topic
@@ -31,8 +32,8 @@ class Flat(Record):
 def test_pulsar_client_consumers_read_what_the_sink_writes(broker, pulsar_client: pulsar.Client) -> None:
     avro, flat_json = AvroRowSchema(User.schema()), JsonRowSchema.from_avro(json.dumps(Flat.schema()))
     avro_topic, json_topic = unique_topic("sink-avro"), unique_topic("sink-json")
-    register_schema(broker.admin_url, [avro_topic], avro)
-    register_schema(broker.admin_url, [json_topic], flat_json)
+    register_schema(PulsarAdmin(broker.admin_url), [avro_topic], avro)
+    register_schema(PulsarAdmin(broker.admin_url), [json_topic], flat_json)
     consumers = {name: pulsar_client.subscribe(topic, "check", schema=schema,
                                                initial_position=pulsar.InitialPosition.Earliest)
                  for name, topic, schema in (("avro", avro_topic, AvroSchema(User)),
