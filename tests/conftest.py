@@ -52,9 +52,12 @@ def unique_topic(label: str) -> str:
 def flink_cluster() -> Iterator[FlinkCluster]:
     """A standalone Flink cluster (1 JobManager, 2 TaskManagers of 1 slot, separate processes) for the session.
 
-    A test that kills a TaskManager starts a replacement, so later tests find both slots again.
+    A test that kills a TaskManager starts a replacement, so later tests find both slots again. Starting it stops
+    any earlier cluster of the same name: set TEST_FLINK_CLUSTER, TEST_FLINK_REST_PORT and TEST_FLINK_RPC_PORT to
+    run beside another session's.
     """
-    cluster = FlinkCluster(name="test", rest_port=int(os.environ.get("TEST_FLINK_REST_PORT", "18081")),
+    cluster = FlinkCluster(name=os.environ.get("TEST_FLINK_CLUSTER", "test"),
+                           rest_port=int(os.environ.get("TEST_FLINK_REST_PORT", "18081")),
                            rpc_port=int(os.environ.get("TEST_FLINK_RPC_PORT", "16123")))
     cluster.start()
     yield cluster

@@ -1,0 +1,170 @@
+"""Acceptance 1 of the sink with the real source: Pulsar -> PulsarSource -> Python map -> PulsarSink -> Pulsar.
+
+100k sequenced records over 4 partitions run through tests/jobs/pulsar_to_pulsar_job.py with three injected
+failures: Python exceptions on the local mini cluster, a TaskManager kill -9 plus two exceptions on the standalone
+cluster. The unbounded job is cancelled once every record reached the target; the target is then read to its end
+with plain Readers. EXACTLY_ONCE: every record exactly once, each key's records in order. AT_LEAST_ONCE: every
+record at least once, and each key's records in order except where a restart replays from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pulsar
+import pytest
+from pyflink.datastream.connectors.base import DeliveryGuarantee
+
+from connector.admin import PulsarAdmin
+from tests.integration.sink_helpers import DEDUP_NAMESPACE, namespace, new_topic
+from tests.jobs import pulsar_to_pulsar_job as job
+from tests.sequenced import create_sequenced_topic
+from tools.flink_cluster import FlinkCluster
+from tools.pulsar_standalone import Broker
+
+JOB = Path(job.__file__)
+PARTITIONS = 4
+PER_PARTITION = 25_000  # 100k records in all
+RECORDS = PARTITIONS * PER_PARTITION
+
+
+class TargetTail:
+    """Plain Readers on every partition of the target topic, collecting its messages in partition order."""
+
+    def __init__(self, client: pulsar.Client, topic: str, partitions: int) -> None:
+        self._readers = [client.create_reader(f"{topic}-partition-{p}", pulsar.MessageId.earliest)
+                         for p in range(partitions)]
+        self.messages: list[list[pulsar.Message]] = [[] for _ in range(partitions)]
+
+    def drain(self) -> None:
+        """Read every message available now."""
+        for reader, messages in zip(self._readers, self.messages):
+            while reader.has_message_available():
+                messages.append(reader.read_next(10_000))
+
+    def wait_for_all(self, expected: set[tuple[int, int]], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.drain()
+            missing = len(expected - set(self.records()))
+            if not missing:
+                return
+            assert time.monotonic() < deadline, f"{missing} of {len(expected)} records still missing"
+            time.sleep(1)
+
+    def records(self) -> list[tuple[int, int]]:
+        return [_record(message) for messages in self.messages for message in messages]
+
+    def per_key(self) -> dict[str, list[int]]:
+        """Each key's sequence numbers in the order they were written (a key lives on one partition)."""
+        keyed: dict[str, list[int]] = defaultdict(list)
+        for messages in self.messages:
+            for message in messages:
+                partition, seq = _record(message)
+                assert message.partition_key() == job.message_key(partition, seq)
+                keyed[message.partition_key()].append(seq)
+        return keyed
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+
+def _record(message: pulsar.Message) -> tuple[int, int]:
+    partition, seq = message.data().decode().split(":")
+    return int(partition), int(seq)
+
+
+def in_order_but_replays(numbers: list[int], step: int) -> bool:
+    """Each number follows the previous one by `step`, or goes back (a replay restarting from a checkpoint)."""
+    return all(b == a + step or b <= a for a, b in zip(numbers, numbers[1:]))
+
+
+def check_target(tail: TargetTail, guarantee: DeliveryGuarantee) -> None:
+    counts = Counter(tail.records())
+    assert set(counts) == {(p, seq) for p in range(PARTITIONS) for seq in range(PER_PARTITION)}
+    per_key = tail.per_key()
+    assert len(per_key) == PARTITIONS * job.KEYS_PER_PARTITION
+    if guarantee == DeliveryGuarantee.EXACTLY_ONCE:
+        assert max(counts.values()) == 1, f"duplicates: {[r for r, n in counts.items() if n > 1][:10]}"
+        assert all(numbers == sorted(numbers) for numbers in per_key.values())
+    else:
+        assert sum(counts.values()) > RECORDS, "the failures replayed records: the run proves something"
+        assert all(in_order_but_replays(numbers, job.KEYS_PER_PARTITION) for numbers in per_key.values())
+
+
+def resumed_positions(marker_dir: Path) -> dict[int, list[int]]:
+    """Partition -> the positions (> 0) where a restarted map saw its first record of that partition."""
+    resumed: dict[int, list[int]] = defaultdict(list)
+    for marker in marker_dir.glob("first-*"):
+        _, partition, seq, _ = marker.name.split("-")
+        if int(seq) > 0:
+            resumed[int(partition)].append(int(seq))
+    return resumed
+
+
+@pytest.fixture()
+def topics(admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str) -> tuple[str, str]:
+    """(a sequenced input topic, an empty 4-partition target in a namespace that deduplicates)."""
+    create_sequenced_topic(admin, pulsar_client, topic, PARTITIONS, PER_PARTITION)
+    target = new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "target")
+    admin.create_partitioned_topic(target, PARTITIONS)
+    return topic, target
+
+
+@pytest.mark.parametrize("guarantee", [DeliveryGuarantee.EXACTLY_ONCE, DeliveryGuarantee.AT_LEAST_ONCE])
+def test_guarantee_through_three_python_exceptions(guarantee: DeliveryGuarantee, broker: Broker,
+                                                   pulsar_client: pulsar.Client, topics: tuple[str, str],
+                                                   tmp_path: Path) -> None:
+    source_topic, target = topics
+    fail_at = [7_000, 13_000, 19_000]  # >= 7.5 s of reading apart: checkpoints (every 500 ms) complete in between
+    env = job.checkpointed_env(parallelism=2, checkpoint_ms=500)
+    job.build(env, broker.service_url, broker.admin_url, source_topic, target, guarantee, fail_at, str(tmp_path))
+    tail = TargetTail(pulsar_client, target, PARTITIONS)
+    job_client = env.execute_async(f"pulsar-to-pulsar {guarantee.name} under injected exceptions")
+    try:
+        tail.wait_for_all({(p, seq) for p in range(PARTITIONS) for seq in range(PER_PARTITION)}, timeout_s=300)
+    finally:
+        job_client.cancel().result()
+    tail.drain()
+    tail.close()
+    assert sorted(p.name for p in tmp_path.glob("failed-at-*")) == sorted(f"failed-at-{n}" for n in fail_at)
+    # Each restart resumed partition 0 from a checkpoint taken after the previous failure, not from the start.
+    resumed_0 = sorted(resumed_positions(tmp_path)[0])
+    for previous, failure in zip([0, *fail_at], fail_at):
+        assert any(previous < position <= failure for position in resumed_0), (previous, failure, resumed_0)
+    check_target(tail, guarantee)
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("guarantee", [DeliveryGuarantee.EXACTLY_ONCE, DeliveryGuarantee.AT_LEAST_ONCE])
+def test_guarantee_through_a_killed_taskmanager(guarantee: DeliveryGuarantee, flink_cluster: FlinkCluster,
+                                                broker: Broker, pulsar_client: pulsar.Client,
+                                                topics: tuple[str, str], tmp_path: Path) -> None:
+    source_topic, target = topics
+    fail_at = [15_000, 21_000]
+    tail = TargetTail(pulsar_client, target, PARTITIONS)
+    job_id = flink_cluster.submit(JOB, [
+        "--service-url", broker.service_url, "--admin-url", broker.admin_url, "--topic", source_topic,
+        "--target", target, "--guarantee", guarantee.name, "--marker-dir", str(tmp_path),
+        "--fail-at", ",".join(map(str, fail_at)), "--checkpoint-ms", "1000"])
+    try:
+        flink_cluster.wait_for_job(job_id, {"RUNNING"}, timeout_s=90)
+        deadline = time.monotonic() + 120
+        while flink_cluster.checkpoints(job_id)["counts"]["completed"] < 2:
+            assert time.monotonic() < deadline, "no checkpoint completed"
+            time.sleep(0.5)
+        flink_cluster.kill_taskmanager(flink_cluster.taskmanager_pids()[0])
+        flink_cluster.start_taskmanager()
+        tail.wait_for_all({(p, seq) for p in range(PARTITIONS) for seq in range(PER_PARTITION)}, timeout_s=300)
+    finally:
+        flink_cluster.cancel(job_id)
+        flink_cluster.wait_for_job(job_id, {"CANCELED"}, timeout_s=60)
+    tail.drain()
+    tail.close()
+    assert flink_cluster.checkpoints(job_id)["latest"]["restored"] is not None, "the job restored a checkpoint"
+    assert sorted(p.name for p in tmp_path.glob("failed-at-*")) == sorted(f"failed-at-{n}" for n in fail_at)
+    assert set(resumed_positions(tmp_path)) == set(range(PARTITIONS)), "restarts resumed every split from state"
+    check_target(tail, guarantee)
