@@ -25,6 +25,10 @@ class SplitReadError(RuntimeError):
     pass
 
 
+_TIME_STOPS = frozenset({StopKind.AT_PUBLISH_TIME, StopKind.AFTER_PUBLISH_TIME, StopKind.AT_EVENT_TIME,
+                         StopKind.AFTER_EVENT_TIME})
+
+
 class SplitReader:
     """A Pulsar reader over one split, positioned from its state (or its start cursor when it has none)."""
 
@@ -32,6 +36,10 @@ class SplitReader:
                  stop: StopCursor, receiver_queue_size: int = 1000) -> None:
         self.state = state
         self._stop = stop
+        # Per message, `poll` asks the stop cursor only what it can answer: nothing for never(), positions for
+        # message-id and latest stops, and the two timestamps (two client calls) only for time stops.
+        self._stop_checked = stop.is_bounded
+        self._stop_by_time = stop.kind in _TIME_STOPS
         self._reader: pulsar.Reader | None = None
         if state.finished:
             return
@@ -66,8 +74,12 @@ class SplitReader:
                 break
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
+            if not self._stop_checked:  # StopCursor.never(): excludes nothing, never done
+                messages.append(message)
+                continue
             position = Position.of(message.message_id())
-            if self._stop.excludes(position, message.publish_timestamp(), message.event_timestamp(), self._latest):
+            times = (message.publish_timestamp(), message.event_timestamp()) if self._stop_by_time else (0, 0)
+            if self._stop.excludes(position, *times, self._latest):
                 self._finish()
                 break
             messages.append(message)

@@ -1,0 +1,799 @@
+"""Benchmarks side by side: this connector vs Apache's Java Pulsar connector vs the raw Python client.
+
+    ./dev bench            # full: 1M records of 100 B and of 1 KB, median of 3 runs, latency + failure runs
+    ./dev bench --quick    # 100k records, 1 run, shorter latency window: to try it
+    ./dev bench --soak     # also: our pipeline for 10 minutes at full rate, RSS sampled (memory flat?)
+    ./dev bench --profile  # instead: py-spy over throughput runs of our jobs (benchmarks/pyspy_profile.py)
+
+Everything runs on one separate local broker (`bench`, ports 26650/28080, started and stopped here), 4-partition
+topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s) for every job. Each job is
+`benchmarks/pipeline_job.py` in its own process (PyFlink local mini cluster), with the same Python map:
+
+  ours-pipeline     PulsarSource -> map -> PulsarSink (AT_LEAST_ONCE), PyFlink 2.3
+  java-pipeline     Java PulsarSource -> map -> Java PulsarSink (AT_LEAST_ONCE), connector 4.1.0-1.18, PyFlink 1.18
+  ours118-pipeline  ours on PyFlink 1.18 (so the engine version is not the difference)
+  ours-source       PulsarSource -> map -> discard, PyFlink 2.3
+  java-source       Java PulsarSource -> map -> discard, PyFlink 1.18
+  raw produce/read  pulsar-client: one batching producer loop; one `Reader.read_next` loop per partition
+
+Figures:
+- records/s, MB/s: pipelines from the output topic (records / (last - first publish time)); source-only jobs from
+  the map (records / (last - first record seen)). Both exclude job start-up and shut-down, the same way for all.
+- latency p50/p99: an unbounded job, a producer at a fixed rate (--rate) stamping the send time into the payload,
+  a plain consumer on the output topic; receive time - send time.
+- peak RSS: sampled every 0.5 s from /proc over the job process and its descendants (JVM vs Python processes).
+- checkpoint duration: the REST API of the job's mini cluster (end-to-end duration, median and max).
+- recovery: after the latency window the map raises once; time from the raise to the first record the map sees
+  after the restore (from the last completed checkpoint).
+Writes results/bench-<time>.{md,json,png} and results/latest.{md,json,png}; prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pulsar
+
+from benchmarks import engines
+from connector.admin import PulsarAdmin
+from tools.pulsar_standalone import Broker, start, stop
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+JOB = Path(__file__).resolve().parent / "pipeline_job.py"
+BROKER = Broker(name="bench", port=26650, web_port=28080)
+PARTITIONS = 4
+PARALLELISM = 2
+CHECKPOINT_MS = 10_000
+NAMESPACE = "public/default"
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    label: str
+    connector: str  # ours | java
+    engine: str     # 2.3 | 1.18
+    shape: str      # pipeline | source
+    guarantee: str = "AT_LEAST_ONCE"
+
+
+VARIANTS = [
+    Variant("ours-pipeline", "ours, source -> map -> sink, PyFlink 2.3", "ours", "2.3", "pipeline"),
+    Variant("java-pipeline", "Java connector 4.1.0-1.18, source -> map -> sink, PyFlink 1.18", "java", "1.18",
+            "pipeline"),
+    Variant("ours118-pipeline", "ours, source -> map -> sink, PyFlink 1.18", "ours", "1.18", "pipeline"),
+    Variant("ours-source", "ours, source -> map -> discard, PyFlink 2.3", "ours", "2.3", "source"),
+    Variant("java-source", "Java connector 4.1.0-1.18, source -> map -> discard, PyFlink 1.18", "java", "1.18",
+            "source"),
+]
+
+
+@dataclass
+class JobRun:
+    """What one job process did, measured from outside."""
+
+    variant: str
+    ok: bool
+    wall_s: float
+    records: int = 0
+    rate: float = 0.0
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    checkpoints: dict = field(default_factory=dict)
+    error: str = ""
+
+
+# -- the raw client ------------------------------------------------------------------------------------------
+
+def client() -> pulsar.Client:
+    return pulsar.Client(BROKER.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
+
+
+def new_topic(admin: PulsarAdmin, what: str) -> str:
+    topic = f"persistent://{NAMESPACE}/bench-{uuid.uuid4().hex[:8]}-{what}"
+    admin.create_partitioned_topic(topic, PARTITIONS)
+    return topic
+
+
+def produce(topic: str, records: int, size: int) -> float:
+    """The raw produce rate: one batching producer, send_async in a loop, then flush."""
+    c = client()
+    producer = c.create_producer(topic, batching_enabled=True, block_if_queue_full=True,
+                                 max_pending_messages=20_000, batching_max_messages=1000)
+    payload = b"x" * size
+    began = time.perf_counter()
+    for i in range(records):
+        producer.send_async(payload, None, partition_key=str(i))
+    producer.flush()
+    rate = records / (time.perf_counter() - began)
+    c.close()
+    return rate
+
+
+def raw_read(topic: str) -> tuple[int, float]:
+    """The raw read rate: one `Reader.read_next` loop per partition, one after the other (timeouts excluded)."""
+    c = client()
+    count, began, idle_wait_s = 0, time.perf_counter(), 0.2
+    for p in range(PARTITIONS):
+        reader = c.create_reader(f"{topic}-partition-{p}", pulsar.MessageId.earliest, receiver_queue_size=2000)
+        while True:
+            try:
+                reader.read_next(int(idle_wait_s * 1000))
+            except pulsar.Timeout:
+                break
+            count += 1
+        reader.close()
+    elapsed = time.perf_counter() - began - idle_wait_s * PARTITIONS
+    c.close()
+    return count, count / elapsed
+
+
+def output_span(topic: str) -> tuple[int, float]:
+    """Records in `topic` and their publish-time span in seconds."""
+    c = client()
+    count, first, last = 0, None, None
+    for p in range(PARTITIONS):
+        reader = c.create_reader(f"{topic}-partition-{p}", pulsar.MessageId.earliest, receiver_queue_size=5000)
+        while True:
+            try:
+                published = reader.read_next(1000).publish_timestamp()
+            except pulsar.Timeout:
+                break
+            count += 1
+            first = published if first is None or published < first else first
+            last = published if last is None or published > last else last
+        reader.close()
+    c.close()
+    return count, ((last - first) / 1000 if count > 1 else 0.0)
+
+
+# -- a job process and what is sampled around it ------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _rss_by_kind(root: int) -> dict[str, float]:
+    """RSS in MB of the process tree under `root`: the JVM(s) and the Python processes."""
+    kinds = {"jvm": 0.0, "python": 0.0}
+    for pid in _descendants(root):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        rss = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
+        kinds["jvm" if status.get("Name", "").strip() == "java" else "python"] += rss
+    return kinds
+
+
+class Rest:
+    """The job's mini cluster REST API."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.base + path, timeout=2) as response:
+            return json.loads(response.read())
+
+    def job(self) -> tuple[str, str] | None:
+        try:
+            jobs = self.get("/jobs/overview")["jobs"]
+        except Exception:
+            return None
+        return (jobs[0]["jid"], jobs[0]["state"]) if jobs else None
+
+    def all_running(self, jid: str) -> bool:
+        try:
+            vertices = self.get(f"/jobs/{jid}")["vertices"]
+        except Exception:
+            return False
+        return all(v["status"] == "RUNNING" for v in vertices)
+
+    def cancel(self, jid: str) -> None:
+        request = urllib.request.Request(f"{self.base}/jobs/{jid}?mode=cancel", method="PATCH")
+        try:
+            urllib.request.urlopen(request, timeout=5).read()
+        except Exception:
+            pass
+
+
+class Sampler(threading.Thread):
+    """Every `interval_s`: RSS of the job's process tree (peak kept, and a series) and the checkpoint summary."""
+
+    def __init__(self, pid: int, rest: Rest, interval_s: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.rest, self.interval_s = pid, rest, interval_s
+        self.peak = {"jvm": 0.0, "python": 0.0, "total": 0.0}
+        self.series: list[tuple[float, float]] = []
+        self.checkpoints: dict = {}
+        self.jid: str | None = None
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        began = time.monotonic()
+        ticks = 0
+        while not self._halt.wait(self.interval_s):
+            rss = _rss_by_kind(self.pid)
+            total = rss["jvm"] + rss["python"]
+            for kind, value in (*rss.items(), ("total", total)):
+                self.peak[kind] = max(self.peak[kind], value)
+            self.series.append((time.monotonic() - began, total))
+            ticks += 1
+            if ticks % 4 == 0:
+                job = self.rest.job()
+                if job:
+                    self.jid = job[0]
+                    try:
+                        self.checkpoints = self.rest.get(f"/jobs/{job[0]}/checkpoints")
+                    except Exception:
+                        pass
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+def checkpoint_summary(raw: dict) -> dict:
+    counts = raw.get("counts", {})
+    duration = raw.get("summary", {}).get("end_to_end_duration", {})
+    return {"completed": counts.get("completed", 0), "failed": counts.get("failed", 0),
+            "p50_ms": duration.get("p50", duration.get("avg")), "max_ms": duration.get("max")}
+
+
+class Job:
+    """One `pipeline_job.py` process for `variant`; stop what it started with `finish()`."""
+
+    def __init__(self, variant: Variant, input_topic: str, output_topic: str, bounded: bool) -> None:
+        self.variant = variant
+        self.probe_dir = Path(tempfile.mkdtemp(prefix="bench-probe-"))
+        self.rest = Rest(free_port())
+        spec = {"connector": variant.connector, "shape": variant.shape, "guarantee": variant.guarantee,
+                "service_url": BROKER.service_url, "admin_url": BROKER.admin_url, "input": input_topic,
+                "output": output_topic, "bounded": bounded, "parallelism": PARALLELISM,
+                "checkpoint_ms": CHECKPOINT_MS, "rest_port": int(self.rest.base.rsplit(":", 1)[1]),
+                "probe_dir": str(self.probe_dir),
+                "jars": engines.java_connector_jars() if variant.connector == "java" else []}
+        (self.probe_dir / "spec.json").write_text(json.dumps(spec))
+        self.log = self.probe_dir / "job.log"
+        self.began = time.monotonic()
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [str(engines.python_for(variant.engine)), str(JOB), str(self.probe_dir / "spec.json")],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+                env=engines.job_environment(variant.engine), start_new_session=True)
+        self.sampler = Sampler(self.process.pid, self.rest)
+        self.sampler.start()
+
+    def wait_running(self, timeout_s: float = 180) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.variant.key} job exited early:\n{self.log_tail()}")
+            job = self.rest.job()
+            if job and job[1] == "RUNNING" and self.rest.all_running(job[0]):
+                return job[0]
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.variant.key} job not running after {timeout_s} s:\n{self.log_tail()}")
+
+    def wait(self, timeout_s: float) -> bool:
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return self.process.returncode == 0
+
+    def cancel(self) -> None:
+        job = self.rest.job()
+        if job:
+            self.rest.cancel(job[0])
+        if not self.wait(60):
+            self.finish()
+
+    def finish(self) -> None:
+        """End the job process group this Job started (and nothing else)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        if self.sampler.is_alive():
+            self.sampler.stop()
+
+    def probe(self, prefix: str) -> list[Path]:
+        return sorted(self.probe_dir.glob(prefix + "*"))
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.probe_dir, ignore_errors=True)
+
+    def end(self, admin: PulsarAdmin, *topics: str) -> None:
+        """Cancel an unbounded job, end its processes, drop its probe files and its topics."""
+        self.cancel()
+        self.finish()
+        self.cleanup()
+        for topic in topics:
+            admin.delete_topic(topic)
+
+
+# -- throughput -----------------------------------------------------------------------------------------------
+
+def throughput_run(admin: PulsarAdmin, variant: Variant, input_topic: str, records: int) -> JobRun:
+    output = new_topic(admin, "out")
+    job = Job(variant, input_topic, output, bounded=True)
+    ok = job.wait(timeout_s=max(600, records / 500))
+    wall = time.monotonic() - job.began
+    job.finish()
+    run = JobRun(variant.key, ok, wall, peak_rss_mb={k: round(v) for k, v in job.sampler.peak.items()},
+                 checkpoints=checkpoint_summary(job.sampler.checkpoints))
+    if not ok:
+        run.error = job.log_tail()
+    elif variant.shape == "pipeline":
+        run.records, span = output_span(output)
+        run.rate = run.records / span if span else 0.0
+    else:
+        stats = [json.loads(p.read_text()) for p in job.probe("stats-")]
+        run.records = sum(s["count"] for s in stats)
+        busy = [s for s in stats if s["count"]]
+        span = max(s["last"] for s in busy) - min(s["first"] for s in busy) if busy else 0
+        run.rate = run.records / span if span else 0.0
+    if ok and run.records < records:
+        run.ok, run.error = False, f"only {run.records} of {records} records arrived"
+    admin.delete_topic(output)
+    job.cleanup()
+    return run
+
+
+# -- latency and recovery --------------------------------------------------------------------------------------
+
+class LatencyConsumer(threading.Thread):
+    """A plain consumer of the output topic: receive time - send time stamped in the payload's first 19 bytes."""
+
+    def __init__(self, c: pulsar.Client, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.consumer = c.subscribe(topic, f"latency-{uuid.uuid4().hex[:6]}",
+                                    initial_position=pulsar.InitialPosition.Earliest, receiver_queue_size=5000)
+        self.samples: list[tuple[int, int]] = []  # (send ns, latency ns)
+        self.last_receive = 0.0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                message = self.consumer.receive(200)
+            except pulsar.Timeout:
+                continue
+            now = time.time_ns()
+            sent = int(message.data()[:19])
+            self.samples.append((sent, now - sent))
+            self.last_receive = time.monotonic()
+            self.consumer.acknowledge(message)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+        self.consumer.close()
+
+
+class PacedProducer(threading.Thread):
+    """Sends `rate` records/s of `size` bytes, each starting with its send time in ns (19 digits)."""
+
+    def __init__(self, c: pulsar.Client, topic: str, rate: int, size: int) -> None:
+        super().__init__(daemon=True)
+        self.producer = c.create_producer(topic, batching_enabled=True, batching_max_publish_delay_ms=1,
+                                          block_if_queue_full=True)
+        self.rate, self.padding = rate, b"x" * max(0, size - 19)
+        self.sent = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        began = time.monotonic()
+        while not self._halt.is_set():
+            due = int((time.monotonic() - began) * self.rate)
+            while self.sent < due:
+                self.producer.send_async(b"%019d" % time.time_ns() + self.padding, None,
+                                         partition_key=str(self.sent))
+                self.sent += 1
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+        self.producer.flush()
+        self.producer.close()
+
+
+def latency_run(admin: PulsarAdmin, variant: Variant, rate: int, size: int, window_s: float) -> dict:
+    input_topic, output = new_topic(admin, "lat-in"), new_topic(admin, "lat-out")
+    c = client()
+    job = Job(variant, input_topic, output, bounded=False)
+    result: dict = {"variant": variant.key, "rate": rate, "size": size, "window_s": window_s}
+    consumer = producer = None
+    try:
+        job.wait_running()
+        consumer = LatencyConsumer(c, output)
+        consumer.start()
+        producer = PacedProducer(c, input_topic, rate, size)
+        producer.start()
+        deadline = time.monotonic() + 120
+        while not consumer.samples and time.monotonic() < deadline:  # warm-up: the first records came through
+            time.sleep(0.2)
+        if not consumer.samples:
+            raise RuntimeError(f"no record reached the output within 120 s:\n{job.log_tail()}")
+        time.sleep(5)  # settle after the first records
+        window_start = time.time_ns()
+        time.sleep(window_s)
+        window_end = time.time_ns()
+        time.sleep(3)  # late arrivals of the window
+        latencies = sorted(lat / 1e6 for sent, lat in list(consumer.samples) if window_start <= sent < window_end)
+        result["received"] = len(latencies)
+        result["p50_ms"] = round(percentile(latencies, 50), 1)
+        result["p99_ms"] = round(percentile(latencies, 99), 1)
+        result["checkpoints"] = checkpoint_summary(job.sampler.checkpoints)
+        # recovery: the map raises once; the job restores from the last completed checkpoint
+        (job.probe_dir / "fail-now").touch()
+        deadline = time.monotonic() + 180
+        while not job.probe("restored-") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        failed, restored = job.probe("failed-"), job.probe("restored-")
+        if failed and restored:
+            raised = min(float(p.read_text()) for p in failed)
+            result["recovery_s"] = round(min(float(p.read_text()) for p in restored) - raised, 2)
+        else:
+            result["recovery_error"] = f"no record after the injected failure within 180 s:\n{job.log_tail()}"
+        result["peak_rss_mb"] = {k: round(v) for k, v in job.sampler.peak.items()}
+    except Exception as error:
+        result["error"] = str(error)
+    finally:
+        if producer is not None:
+            producer.stop()
+        if consumer is not None:
+            consumer.stop()
+        c.close()
+        job.end(admin, input_topic, output)
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+# -- soak ----------------------------------------------------------------------------------------------------
+
+def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float) -> dict:
+    """`variant` unbounded for `duration_s` while a producer process writes as fast as it can; RSS every 5 s."""
+    input_topic, output = new_topic(admin, "soak-in"), new_topic(admin, "soak-out")
+    job = Job(variant, input_topic, output, bounded=False)
+    job.sampler.interval_s = 5.0
+    producer = None
+    result: dict = {"variant": variant.key, "size": size, "duration_s": duration_s}
+    try:
+        job.wait_running()
+        code = (f"import pulsar,time\nc=pulsar.Client({BROKER.service_url!r},logger=pulsar.ConsoleLogger("
+                f"pulsar.LoggerLevel.Error))\np=c.create_producer({input_topic!r},batching_enabled=True,"
+                f"block_if_queue_full=True,max_pending_messages=20000)\nb=b'x'*{size}\nend=time.time()+{duration_s}"
+                f"\nwhile time.time()<end:\n    for i in range(1000): p.send_async(b,None)\np.flush()\n")
+        producer = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+        began = time.monotonic()
+        producer.wait(duration_s + 60)
+        elapsed = time.monotonic() - began
+        stats = admin._call("GET", f"/admin/v2/persistent/{NAMESPACE}/{output.rsplit('/', 1)[1]}/partitioned-stats")
+        in_stats = admin._call("GET",
+                               f"/admin/v2/persistent/{NAMESPACE}/{input_topic.rsplit('/', 1)[1]}/partitioned-stats")
+        result["produced"] = in_stats.get("msgInCounter")
+        result["written_by_job"] = stats.get("msgInCounter")
+        result["job_rate"] = round((stats.get("msgInCounter") or 0) / elapsed)
+        series = job.sampler.series
+        result["rss_series_mb"] = [(round(t), round(v)) for t, v in series]
+        first_min = [v for t, v in series if 60 <= t < 120] or [v for _, v in series[:12]]
+        last_min = [v for t, v in series if t >= series[-1][0] - 60]
+        result["rss_minute2_mb"] = round(statistics.median(first_min))
+        result["rss_last_minute_mb"] = round(statistics.median(last_min))
+        result["checkpoints"] = checkpoint_summary(job.sampler.checkpoints)
+    except Exception as error:
+        result["error"] = str(error)
+    finally:
+        if producer is not None and producer.poll() is None:
+            producer.terminate()
+            producer.wait()
+        job.end(admin, input_topic, output)
+    return result
+
+
+# -- report ------------------------------------------------------------------------------------------------
+
+def summarize(runs: list[JobRun]) -> dict:
+    rates = [r.rate for r in runs if r.ok]
+    summary = {"runs": len(runs), "ok": len(rates)}
+    if rates:
+        summary.update(median=statistics.median(rates), min=min(rates), max=max(rates))
+    peaks = [r.peak_rss_mb for r in runs if r.ok]
+    if peaks:
+        summary["peak_rss_mb"] = {k: max(p[k] for p in peaks) for k in peaks[0]}
+    cps = [r.checkpoints for r in runs if r.ok and r.checkpoints.get("completed")]
+    if cps:
+        summary["checkpoint_p50_ms"] = statistics.median(c["p50_ms"] for c in cps)
+        summary["checkpoint_max_ms"] = max(c["max_ms"] for c in cps)
+    errors = [r.error for r in runs if not r.ok]
+    if errors:
+        summary["error"] = errors[-1][-1500:]
+    return summary
+
+
+def fmt_rate(s: dict, size: int) -> tuple[str, str]:
+    if "median" not in s:
+        return "failed", ""
+    rec = f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f})" if s["runs"] > 1 else f"{s['median']:,.0f}"
+    return rec, f"{s['median'] * size / 1e6:.1f}"
+
+
+def ratio(a: dict, b: dict | float | None) -> str:
+    denominator = b.get("median") if isinstance(b, dict) else b
+    if "median" not in a or not denominator:
+        return ""
+    return f"{a['median'] / denominator:.2f}"
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# pyflink-pulsar benchmark, {report['started']}", "",
+             f"Machine: {report['machine']}. Broker: Pulsar {report['broker']} standalone on the same machine. "
+             f"{report['records']:,} records per workload, {PARTITIONS} partitions, parallelism {PARALLELISM}, "
+             f"checkpoints every {CHECKPOINT_MS // 1000} s, {report['runs']} run(s) per figure "
+             "(median, min-max in brackets).", ""]
+    for size, data in report["sizes"].items():
+        size = int(size)
+        raw_read = data["raw_read"]
+        lines += [f"## {size} B records", "",
+                  "| what | records/s | MB/s | vs Java | vs raw read | peak RSS JVM / Python MB | "
+                  "checkpoint p50 / max ms |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, value in (("raw pulsar-client produce (batching, 1 loop)", data["raw_produce"]),
+                            ("raw pulsar-client read (Reader loop per partition)", raw_read)):
+            rec, mb = fmt_rate(value, size)
+            lines.append(f"| {name} | {rec} | {mb} | | {ratio(value, raw_read)} | | |")
+        for variant in VARIANTS:
+            s = data["variants"].get(variant.key)
+            if s is None:
+                continue
+            java = data["variants"].get(f"java-{variant.shape}", {})
+            rec, mb = fmt_rate(s, size)
+            rss = s.get("peak_rss_mb", {})
+            rss_text = f"{rss.get('jvm', 0):,} / {rss.get('python', 0):,}" if rss else ""
+            cp = (f"{s['checkpoint_p50_ms']:.0f} / {s['checkpoint_max_ms']:.0f}" if "checkpoint_p50_ms" in s
+                  else "none completed")
+            lines.append(f"| {variant.label} | {rec} | {mb} | {ratio(s, java)} | {ratio(s, raw_read)} | "
+                         f"{rss_text} | {cp} |")
+        lines.append("")
+    if report.get("latency"):
+        lines += [f"## Latency at a fixed rate, and recovery", "",
+                  "| what | rate rec/s, size | p50 ms | p99 ms | checkpoint p50 / max ms | recovery s | "
+                  "peak RSS JVM / Python MB |", "|---|---:|---:|---:|---:|---:|---:|"]
+        labels = {v.key: v.label for v in VARIANTS}
+        for lat in report["latency"]:
+            if "error" in lat:
+                lines.append(f"| {labels[lat['variant']]} | {lat['error'][:200]!r} | | | | | |")
+                continue
+            cp = lat.get("checkpoints", {})
+            cp_text = f"{cp['p50_ms']:.0f} / {cp['max_ms']:.0f}" if cp.get("completed") else "none completed"
+            if cp.get("failed"):
+                cp_text += f" ({cp['failed']} failed)"
+            rss = lat.get("peak_rss_mb", {})
+            lines.append(f"| {labels[lat['variant']]} | {lat['rate']:,}, {lat['size']} B | {lat['p50_ms']} | "
+                         f"{lat['p99_ms']} | {cp_text} | {lat.get('recovery_s', 'n/a')} | "
+                         f"{rss.get('jvm', 0):,} / {rss.get('python', 0):,} |")
+        lines.append("")
+    if report.get("soak"):
+        soak = report["soak"]
+        lines += ["## Soak", "", f"`{soak['variant']}` for {soak['duration_s']:.0f} s, {soak['size']} B records, "
+                  f"producer at full rate: " + (f"failed: {soak['error']}" if "error" in soak else
+                  f"job wrote {soak['written_by_job']:,} records ({soak['job_rate']:,}/s); RSS of the job's processes "
+                  f"{soak['rss_minute2_mb']} MB in minute 2, {soak['rss_last_minute_mb']} MB in the last minute."), ""]
+    return "\n".join(lines)
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = list(report["sizes"])
+    fig, axes = plt.subplots(1, len(sizes) + (1 if report.get("latency") else 0),
+                             figsize=(6 * (len(sizes) + 1), 5), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        data = report["sizes"][size]
+        names = ["raw produce", "raw read"] + [v.key for v in VARIANTS if v.key in data["variants"]]
+        stats = [data["raw_produce"], data["raw_read"]] + [data["variants"][n] for n in names[2:]]
+        medians = [s.get("median", 0) for s in stats]
+        low = [m - s.get("min", m) for m, s in zip(medians, stats)]
+        high = [s.get("max", m) - m for m, s in zip(medians, stats)]
+        colors = ["grey", "grey"] + ["tab:blue" if n.startswith("ours") else "tab:orange" for n in names[2:]]
+        ax.barh(names, medians, xerr=[low, high], color=colors)
+        ax.invert_yaxis()
+        ax.set_xlabel("records/s (median, min-max)")
+        ax.set_title(f"{int(size)} B records, {report['records']:,} per run")
+    if report.get("latency"):
+        ax = axes[0][-1]
+        lat = [x for x in report["latency"] if "p50_ms" in x]
+        names = [x["variant"] for x in lat]
+        ax.barh([n + " p99" for n in names], [x["p99_ms"] for x in lat], color="tab:red")
+        ax.barh([n + " p50" for n in names], [x["p50_ms"] for x in lat], color="tab:green")
+        ax.invert_yaxis()
+        ax.set_xlabel("end-to-end latency ms")
+        ax.set_title(f"latency at {lat[0]['rate'] if lat else ''} records/s")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = os.getloadavg()[0]
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, load average {load:.1f} at start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100k records, 1 run, 15 s latency window")
+    parser.add_argument("--soak", action="store_true", help="also run our pipeline 10 minutes at full rate")
+    parser.add_argument("--soak-seconds", type=float, default=600)
+    parser.add_argument("--records", type=int)
+    parser.add_argument("--runs", type=int)
+    parser.add_argument("--sizes", default="100,1000")
+    parser.add_argument("--rate", type=int, default=2000, help="fixed rate of the latency runs (records/s)")
+    parser.add_argument("--only", default="", help="comma-separated variant keys (default: all)")
+    parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="only profile throughput runs (100 B) with py-spy")
+    args = parser.parse_args()
+    records = args.records or (100_000 if args.quick else 1_000_000)
+    runs = args.runs or (1 if args.quick else 3)
+    window_s = 15 if args.quick else 60
+    variants = [v for v in VARIANTS if not args.only or v.key in args.only.split(",")]
+    for variant in variants:  # set up engines and jars before anything is timed
+        engines.python_for(variant.engine)
+        if variant.connector == "java":
+            engines.java_connector_jars()
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    report: dict = {"started": started, "machine": machine(), "records": records, "runs": runs,
+                    "broker": "4.2.4", "sizes": {}, "latency": []}
+    was_running = BROKER.pid() is not None
+    start(BROKER)
+    admin = PulsarAdmin(BROKER.admin_url)
+    try:
+        if args.profile:
+            profile_runs(admin, [v for v in variants if v.connector == "ours" and v.engine == "2.3"], records)
+            return
+        for size in (int(s) for s in args.sizes.split(",")):
+            input_topic = new_topic(admin, f"in-{size}")
+            produced = [produce(input_topic, records, size)]
+            reads = [raw_read(input_topic)[1] for _ in range(runs)]
+            data = {"raw_produce": summarize_rates(produced), "raw_read": summarize_rates(reads), "variants": {},
+                    "runs": {}}
+            for variant in variants:
+                results = []
+                for n in range(runs):
+                    print(f"[{time.strftime('%H:%M:%S')}] {size} B, {variant.key}, run {n + 1}/{runs} ...",
+                          flush=True)
+                    result = throughput_run(admin, variant, input_topic, records)
+                    print(f"    {result.rate:,.0f} records/s, wall {result.wall_s:.1f} s"
+                          + ("" if result.ok else f", FAILED: {result.error[-600:]}"), flush=True)
+                    results.append(result)
+                data["variants"][variant.key] = summarize(results)
+                data["runs"][variant.key] = [asdict(r) for r in results]
+            report["sizes"][size] = data
+            admin.delete_topic(input_topic)
+        if not args.no_latency:
+            for variant in (v for v in variants if v.shape == "pipeline"):
+                if variant.connector == "ours" and variant.engine == "1.18":
+                    # Our unbounded mode drives its readers with a datagen table that sets `scan.parallelism`,
+                    # an option Flink 1.18's datagen does not have; bounded jobs (above) run on 1.18.
+                    report["latency"].append({"variant": variant.key, "error": "not run: the unbounded source "
+                                              "needs datagen's scan.parallelism (Flink >= 1.19)"})
+                    continue
+                print(f"[{time.strftime('%H:%M:%S')}] latency + recovery, {variant.key} ...", flush=True)
+                report["latency"].append(latency_run(admin, variant, args.rate, 100, window_s))
+                print(f"    {report['latency'][-1]}"[:400], flush=True)
+        if args.soak:
+            print(f"[{time.strftime('%H:%M:%S')}] soak, ours-pipeline, {args.soak_seconds:.0f} s ...", flush=True)
+            report["soak"] = soak_run(admin, VARIANTS[0], 100, args.soak_seconds)
+    finally:
+        if not was_running:
+            stop(BROKER)
+    write(report)
+
+
+def profile_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> None:
+    from benchmarks import pyspy_profile as profile
+
+    RESULTS.mkdir(exist_ok=True)
+    input_topic = new_topic(admin, "in-profile")
+    produce(input_topic, records, 100)
+    for variant in variants:
+        output = new_topic(admin, "out")
+        job = Job(variant, input_topic, output, bounded=True)
+        raw = RESULTS / f"profile-{variant.key}.raw"
+        recorded = profile.record(job.process.pid, raw)
+        ok = job.wait(600)
+        wall = time.monotonic() - job.began
+        job.finish()
+        text = (f"{variant.label}, {records:,} records of 100 B, job ok: {ok}\n\n"
+                + (profile.summarize(raw, wall) if recorded else f"py-spy failed\n{job.log_tail()}"))
+        (RESULTS / f"profile-{variant.key}.txt").write_text(text + "\n")
+        print(f"\n== {RESULTS / f'profile-{variant.key}.txt'}\n{text}", flush=True)
+        job.cleanup()
+        admin.delete_topic(output)
+    admin.delete_topic(input_topic)
+
+
+def summarize_rates(rates: list[float]) -> dict:
+    return {"runs": len(rates), "ok": len(rates), "median": statistics.median(rates), "min": min(rates),
+            "max": max(rates)}
+
+
+def write(report: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = markdown(report)
+    for name in (f"bench-{stamp}", "latest"):
+        (RESULTS / f"{name}.md").write_text(text + "\n")
+        (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))
+    try:
+        plot(report, RESULTS / f"bench-{stamp}.png")
+        shutil.copy(RESULTS / f"bench-{stamp}.png", RESULTS / "latest.png")
+        plotted = f", plot {RESULTS / 'latest.png'}"
+    except ImportError:
+        plotted = " (no plot: matplotlib missing; pip install -e '.[bench]')"
+    print("\n" + text)
+    print(f"written to {RESULTS / f'bench-{stamp}.md'} (and latest.md/.json){plotted}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""One benchmark job, the same for every connector and engine: Pulsar -> `BenchMap` (Python) -> Pulsar or discard.
+
+    python benchmarks/pipeline_job.py SPEC.json
+
+Runs under PyFlink 2.3 (this project's venv) or PyFlink 1.18 (the benchmark's second venv), with either this
+project's connector (`"connector": "ours"`) or Apache's Java connector 4.1.0-1.18 (`"connector": "java"`, its jars
+listed in `"jars"`). `benchmarks/compare.py` writes the spec, starts this script and measures from outside.
+
+`BenchMap` is the Python map both pipelines share: upper-cases the string value, and records what the harness
+needs without costing more than a clock read per record: per subtask the first and last record time and the
+count (written at close), an injected failure when the harness creates `fail-now`, and the time of the first
+record after the restore.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+import time
+import uuid
+
+from pyflink.common import Configuration, Types
+from pyflink.datastream import MapFunction, RuntimeContext, StreamExecutionEnvironment
+
+
+class InjectedFailure(RuntimeError):
+    pass
+
+
+class BenchMap(MapFunction):
+    def __init__(self, probe_dir: str) -> None:
+        self.probe_dir = probe_dir
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.subtask = runtime_context.get_index_of_this_subtask()
+        self.attempt = uuid.uuid4().hex[:6]
+        self.count = 0
+        self.first = self.last = 0.0
+        self.next_check = 0.0
+        failed_before = bool(glob.glob(os.path.join(self.probe_dir, "failed-*")))
+        self.armed = not failed_before
+        self.awaiting_restore = failed_before
+
+    def map(self, value: str) -> str:
+        now = time.time()
+        if not self.count:
+            self.first = now
+            if self.awaiting_restore:
+                self._mark(f"restored-{self.subtask}-{self.attempt}", now)
+        self.count += 1
+        self.last = now
+        if now >= self.next_check:
+            self.next_check = now + 0.1
+            if self.armed and os.path.exists(os.path.join(self.probe_dir, "fail-now")):
+                self.armed = False
+                self._mark(f"failed-{self.subtask}-{self.attempt}", now)
+                raise InjectedFailure("benchmark: injected failure")
+        return value.upper()
+
+    def close(self) -> None:
+        self._mark(f"stats-{self.subtask}-{self.attempt}.json",
+                   json.dumps({"count": self.count, "first": self.first, "last": self.last}))
+
+    def _mark(self, name: str, content: object) -> None:
+        with open(os.path.join(self.probe_dir, name), "w") as out:
+            out.write(str(content))
+
+
+def environment(spec: dict) -> StreamExecutionEnvironment:
+    conf = Configuration()
+    conf.set_string("rest.port", str(spec["rest_port"]))
+    conf.set_string("restart-strategy.type", "fixed-delay")
+    conf.set_string("restart-strategy.fixed-delay.attempts", "3")
+    conf.set_string("restart-strategy.fixed-delay.delay", "1 s")
+    conf.set_string("python.execution-mode", spec.get("execution_mode", "process"))
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.set_parallelism(spec["parallelism"])
+    env.enable_checkpointing(spec["checkpoint_ms"])
+    env.set_python_executable(sys.executable)
+    if spec.get("jars"):
+        env.add_jars(*(f"file://{jar}" for jar in spec["jars"]))
+    return env
+
+
+def ours(env: StreamExecutionEnvironment, spec: dict):
+    from pyflink.datastream.connectors.base import DeliveryGuarantee
+
+    from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
+    from connector.sink import PulsarSink
+
+    builder = (PulsarSource.builder().set_service_url(spec["service_url"]).set_admin_url(spec["admin_url"])
+               .set_topics(spec["input"]).set_deserialization_schema(SimpleStringSchema())
+               .set_start_cursor(StartCursor.earliest()))
+    if spec["bounded"]:
+        builder = builder.set_bounded_stop_cursor(StopCursor.latest())
+    stream = builder.build().create_stream(env)
+
+    def sink(mapped):
+        (PulsarSink.builder().set_service_url(spec["service_url"]).set_admin_url(spec["admin_url"])
+         .set_topics(spec["output"]).set_serialization_schema(SimpleStringSchema())
+         .set_delivery_guarantee(DeliveryGuarantee[spec["guarantee"]]).build().sink_to(mapped))
+
+    return stream, sink
+
+
+def java(env: StreamExecutionEnvironment, spec: dict):
+    from pyflink.common import WatermarkStrategy
+    from pyflink.common.serialization import SimpleStringSchema
+    from pyflink.datastream.connectors.base import DeliveryGuarantee
+    from pyflink.datastream.connectors.pulsar import PulsarSink, PulsarSource, StartCursor, StopCursor
+
+    builder = (PulsarSource.builder().set_service_url(spec["service_url"]).set_admin_url(spec["admin_url"])
+               .set_topics(spec["input"]).set_subscription_name(f"bench-{uuid.uuid4().hex[:8]}")
+               .set_deserialization_schema(SimpleStringSchema()).set_start_cursor(StartCursor.earliest()))
+    if spec["bounded"]:
+        builder = builder.set_bounded_stop_cursor(StopCursor.latest())
+    stream = env.from_source(builder.build(), WatermarkStrategy.no_watermarks(), "java pulsar source")
+
+    def sink(mapped):
+        mapped.sink_to(PulsarSink.builder().set_service_url(spec["service_url"]).set_admin_url(spec["admin_url"])
+                       .set_topics(spec["output"]).set_serialization_schema(SimpleStringSchema())
+                       .set_delivery_guarantee(DeliveryGuarantee[spec["guarantee"]]).build())
+
+    return stream, sink
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+    env = environment(spec)
+    stream, sink = (ours if spec["connector"] == "ours" else java)(env, spec)
+    mapped = stream.map(BenchMap(spec["probe_dir"]), output_type=Types.STRING()).name("bench map")
+    if spec["shape"] == "pipeline":
+        sink(mapped)
+    else:  # source only: nothing leaves the Python operator
+        mapped.filter(lambda _: False).print()
+    env.execute(f"bench {spec['connector']} {spec['shape']}")
+
+
+if __name__ == "__main__":
+    main()
