@@ -129,6 +129,14 @@ class PulsarAdmin:
         self._call("POST", f"{_schema_path(topic)}/schema",
                    {"type": schema_type, "schema": definition, "properties": dict(properties or {})})
 
+    def partitioned_stats(self, topic: str) -> dict[str, Any]:
+        """Stats of a partitioned topic summed over its partitions (msgInCounter, msgOutCounter, ...)."""
+        return dict(self._call("GET", f"{_path(topic)}/partitioned-stats"))
+
+    def internal_stats(self, topic: str) -> dict[str, Any]:
+        """The managed ledger's internal stats of a non-partitioned topic or one partition."""
+        return dict(self._call("GET", f"{_path(topic)}/internalStats"))
+
     # -- namespaces ---------------------------------------------------------------------------------
 
     def set_deduplication(self, namespace: str, enabled: bool) -> None:

@@ -155,6 +155,10 @@ def write_config(broker: Broker) -> Path:
         "defaultRetentionTimeInMinutes": -1,
         "defaultRetentionSizeInMB": -1,
         "brokerShutdownTimeoutMs": 3000,
+        # The embedded bookie talks to the broker in-process: no TCP port of its own, which the standalone
+        # would otherwise pick at random on first start and fail to bind again on a restart.
+        "enableLocalTransport": "true",
+        "disableServerSocketBind": "true",
     }
     if broker.auth_token:
         settings.update({

@@ -54,6 +54,9 @@ class PulsarSource:
     emit_metadata: bool = False
     bad_message_policy: BadMessagePolicy = BadMessagePolicy.FAIL
     dead_letter_topic: str | None = None
+    broker_outage_timeout_ms: int = 60_000
+    fail_on_split_removal: bool = False
+    lag_sample_interval_ms: int = 10_000
     name: str = "pulsar-source"
     client_config: dict[str, Any] = field(default_factory=dict)
     security: PulsarSecurity | None = None
@@ -164,6 +167,22 @@ class PulsarSourceBuilder:
         self._options["emit_metadata"] = emit
         return self
 
+    def set_broker_outage_timeout_ms(self, timeout_ms: int) -> PulsarSourceBuilder:
+        """A split without a broker connection for this long fails the job, which then restarts from its
+        last checkpoint (shorter outages are ridden out by the client's reconnects)."""
+        self._options["broker_outage_timeout_ms"] = timeout_ms
+        return self
+
+    def set_fail_on_split_removal(self, fail: bool = True) -> PulsarSourceBuilder:
+        """When a topic or partition being read is deleted: end its split cleanly (default) or fail the job."""
+        self._options["fail_on_split_removal"] = fail
+        return self
+
+    def set_lag_sample_interval_ms(self, interval_ms: int) -> PulsarSourceBuilder:
+        """How often each reader asks the admin API how far its splits are behind (the lag metric)."""
+        self._options["lag_sample_interval_ms"] = interval_ms
+        return self
+
     def set_source_name(self, name: str) -> PulsarSourceBuilder:
         """Names the operators and their state uid: keep it stable to restore from a savepoint."""
         self._options["name"] = name
@@ -200,7 +219,9 @@ class PulsarSourceBuilder:
         for key, java_name in (("discovery_interval_ms", "partitionDiscoveryIntervalMs"),
                                ("poll_interval_ms", "pollIntervalMs"),
                                ("max_records_per_poll", "maxRecordsPerPoll"),
-                               ("receiver_queue_size", "receiverQueueSize")):
+                               ("receiver_queue_size", "receiverQueueSize"),
+                               ("broker_outage_timeout_ms", "brokerOutageTimeoutMs"),
+                               ("lag_sample_interval_ms", "lagSampleIntervalMs")):
             value = options.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise ValueError(f"{java_name} must be a positive int, got {value!r}")

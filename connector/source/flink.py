@@ -28,11 +28,13 @@ from pyflink.datastream import DataStream, KeyedProcessFunction, RuntimeContext,
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
 
+from checkpoint.position import Position
 from checkpoint.split_state import SplitState
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
-from connector.source.reader import SplitReader
+from connector.source.lag import LagSampler
+from connector.source.reader import SplitReader, SplitReadError
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +147,15 @@ class _ReadSplit(KeyedProcessFunction):
         policy = self._source.bad_message_policy
         dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
             if policy is BadMessagePolicy.DEAD_LETTER else None
+        self._metrics = metrics
+        self._split_metrics: dict[str, _SplitMetrics] = {}
+        self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
         self._bad_messages = BadMessageHandler(policy, type(self._source.deserialization_schema).__name__,
                                                metrics.counter(SKIPPED_METRIC), metrics.counter(DEAD_LETTERED_METRIC),
                                                dead_letter)
 
     def close(self) -> None:
+        self._lag.close()
         for reader in self._readers.values():
             reader.close()
         self._readers.clear()
@@ -158,20 +164,29 @@ class _ReadSplit(KeyedProcessFunction):
     def process_element(self, element: tuple[str, str], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
         split, action = element
         if action == REMOVE:
+            if self._source.fail_on_split_removal:
+                raise SplitReadError(f"split {split} is gone (its topic or partition was deleted) and the source "
+                                     "is set to fail on split removal")
             reader = self._readers.pop(split, None)
             if reader is not None:
                 reader.close()
+            self._lag.untrack(split)
             self._state.clear()
             return
         reader = self._readers.get(split)
         if reader is None:
             reader = self._open_reader(split, action)
         source = self._source
+        metrics = self._split_metrics[split]
         if source.stop_cursor.is_bounded:
             while not reader.state.finished:
-                yield from self._records(reader.poll(source.max_records_per_poll, source.bounded_wait_ms))
+                messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
+                metrics.record(messages)
+                yield from self._records(messages)
         else:
-            yield from self._records(reader.poll(source.max_records_per_poll, 0))
+            messages = reader.poll(source.max_records_per_poll, 0)
+            metrics.record(messages)
+            yield from self._records(messages)
         self._state.update(reader.state.to_json())
 
     def _open_reader(self, split: str, origin: str) -> SplitReader:
@@ -180,8 +195,14 @@ class _ReadSplit(KeyedProcessFunction):
         source = self._source
         start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
         reader = SplitReader(self._client, self._admin, state, start, source.stop_cursor,
-                             source.receiver_queue_size)
+                             source.receiver_queue_size, source.broker_outage_timeout_ms / 1000)
         self._readers[split] = reader
+        self._lag.track(split, lambda: Position.from_bytes(reader.state.last_emitted)
+                        if reader.state.last_emitted else None)
+        if split not in self._split_metrics:
+            label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N
+            self._split_metrics[split] = _SplitMetrics(self._metrics.add_group("split", label),
+                                                       lambda: self._lag.lag(split))
         return reader
 
     def _records(self, messages: list[pulsar.Message]) -> Iterable[Any]:
@@ -199,3 +220,24 @@ class _ReadSplit(KeyedProcessFunction):
             yield _MetadataRow(value, message.topic_name(), message_id.partition(), message_id.serialize(),
                       message.partition_key() or None, dict(message.properties()), message.publish_timestamp(),
                       message.event_timestamp())
+
+
+class _SplitMetrics:
+    """A split's metrics, in the metric group `split=<tenant/namespace/topic-partition-N>` of its reader subtask.
+
+    numRecordsIn, numBytesIn (counters); lastPublishTime (ms) and lag (entries behind the partition's end,
+    sampled every lagSampleIntervalMs; -1 until known) as gauges.
+    """
+
+    def __init__(self, group: Any, lag: Any) -> None:
+        self._records = group.counter("numRecordsIn")
+        self._bytes = group.counter("numBytesIn")
+        self._last_publish_time = 0
+        group.gauge("lastPublishTime", lambda: self._last_publish_time)
+        group.gauge("lag", lag)
+
+    def record(self, messages: list[pulsar.Message]) -> None:
+        if messages:
+            self._records.inc(len(messages))
+            self._bytes.inc(sum(len(message.data()) for message in messages))
+            self._last_publish_time = messages[-1].publish_timestamp()

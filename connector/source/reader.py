@@ -33,7 +33,7 @@ class SplitReader:
     """A Pulsar reader over one split, positioned from its state (or its start cursor when it has none)."""
 
     def __init__(self, client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
-                 stop: StopCursor, receiver_queue_size: int = 1000) -> None:
+                 stop: StopCursor, receiver_queue_size: int = 1000, outage_timeout_s: float = 60.0) -> None:
         self.state = state
         self._stop = stop
         # Per message, `poll` asks the stop cursor only what it can answer: nothing for never(), positions for
@@ -41,6 +41,8 @@ class SplitReader:
         self._stop_checked = stop.is_bounded
         self._stop_by_time = stop.kind in _TIME_STOPS
         self._reader: pulsar.Reader | None = None
+        self._outage_timeout_s = outage_timeout_s
+        self._disconnected_since: float | None = None
         if state.finished:
             return
         if stop.kind is StopKind.LATEST and state.stop_at is None:
@@ -71,6 +73,8 @@ class SplitReader:
             except pulsar.Timeout:
                 if self._stop.idle_past(int(time.time() * 1000)):
                     self._finish()
+                else:
+                    self._check_connected()
                 break
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
@@ -89,6 +93,23 @@ class SplitReader:
         if messages:
             self.state = self.state.advanced_to(messages[-1].message_id().serialize())
         return messages
+
+    def _check_connected(self) -> None:
+        """Raises once the reader has had no broker connection for longer than the outage timeout."""
+        if self._reader.is_connected():
+            if self._disconnected_since is not None:
+                log.info("split %s is connected to the broker again", self.state.split)
+            self._disconnected_since = None
+            return
+        now = time.monotonic()
+        if self._disconnected_since is None:
+            self._disconnected_since = now
+            log.warning("split %s lost its broker connection; the client reconnects (failing after %.0f s)",
+                        self.state.split, self._outage_timeout_s)
+        elif now - self._disconnected_since > self._outage_timeout_s:
+            raise SplitReadError(f"split {self.state.split}: no broker connection for "
+                                 f"{now - self._disconnected_since:.0f} s (brokerOutageTimeoutMs "
+                                 f"{self._outage_timeout_s * 1000:.0f}); the job restarts from its last checkpoint")
 
     def close(self) -> None:
         if self._reader is not None:

@@ -17,7 +17,7 @@ from connector.source.reader import SplitReader, SplitReadError
 from tests.conftest import unique_topic
 from tools.pulsar_standalone import Broker, make_token, start, stop
 
-SECURE = Broker(name="secure", port=36650, web_port=38080, auth_token=True, tls=True)
+SECURE = Broker(name="secure", port=22650, web_port=22080, auth_token=True, tls=True)
 
 
 @pytest.fixture(scope="module")

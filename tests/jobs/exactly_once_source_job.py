@@ -72,7 +72,9 @@ class SequenceChecker(KeyedProcessFunction):
 
 
 def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, topic: str, results_topic: str,
-          per_partition: int, fail_at: list[int], marker_dir: str, max_records_per_poll: int = 2000) -> None:
+          per_partition: int, fail_at: list[int], marker_dir: str, max_records_per_poll: int = 2000,
+          broker_outage_timeout_ms: int = 60_000, results_service_url: str | None = None) -> None:
+    """The checked pipeline; results go to `results_service_url` (default: the source's broker)."""
     source = (PulsarSource.builder()
               .set_service_url(service_url)
               .set_admin_url(admin_url)
@@ -81,13 +83,15 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
               .set_deserialization_schema(SimpleStringSchema())
               .set_partition_discovery_interval_ms(2000)
               .set_max_records_per_poll(max_records_per_poll)
+              .set_broker_outage_timeout_ms(broker_outage_timeout_ms)
               .build())
     pair = Types.TUPLE([Types.INT(), Types.LONG()])
     (source.create_stream(env)
      .map(lambda text: tuple(int(part) for part in text.split(":")), output_type=pair).uid("parse")
      .map(FailOnce(fail_at, marker_dir), output_type=pair).uid("fail-once")
      .key_by(lambda value: value[0], key_type=Types.INT())
-     .process(SequenceChecker(service_url, results_topic, per_partition), output_type=Types.LONG())
+     .process(SequenceChecker(results_service_url or service_url, results_topic, per_partition),
+              output_type=Types.LONG())
      .uid("sequence-checker")
      .filter(lambda _: False)
      .print())
@@ -118,11 +122,13 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=2)
     parser.add_argument("--checkpoint-ms", type=int, default=1000)
     parser.add_argument("--max-records-per-poll", type=int, default=2000)
+    parser.add_argument("--broker-outage-timeout-ms", type=int, default=60_000)
+    parser.add_argument("--results-service-url")
     args = parser.parse_args()
     env = checkpointed_env(args.parallelism, args.checkpoint_ms)
     fail_at = [int(x) for x in args.fail_at.split(",") if x]
     build(env, args.service_url, args.admin_url, args.topic, args.results_topic, args.per_partition, fail_at,
-          args.marker_dir, args.max_records_per_poll)
+          args.marker_dir, args.max_records_per_poll, args.broker_outage_timeout_ms, args.results_service_url)
     env.execute("exactly-once source check")
 
 
