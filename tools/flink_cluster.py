@@ -37,6 +37,9 @@ CACHE = ROOT / ".cache" / "flink"
 PYFLINK_HOME = Path(os.path.dirname(pyflink.__file__))
 START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 15
+# flink-daemon.sh records a daemon's pid before its background shell has exec'd java (it first evaluates the class
+# path), so for a while a live daemon's process does not look like one yet: much longer on a loaded machine.
+EXEC_GRACE_S = 30
 TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "SUSPENDED"})
 # The daemon names flink-daemon.sh uses in pid and log file names, and the Java class each one runs.
 JOBMANAGER, TASKMANAGER = "standalonesession", "taskexecutor"
@@ -332,11 +335,14 @@ class FlinkCluster:
 
     def _wait(self, condition: Callable[[], bool], what: str, launched: Collection[str]) -> None:
         """Poll `condition()` until true; raise ClusterError with the logs' tails after START_TIMEOUT_S
-        or as soon as the JobManager or one of the `launched` TaskManagers (resource ids) is gone."""
-        deadline = time.monotonic() + START_TIMEOUT_S
+        or as soon as the JobManager or one of the `launched` TaskManagers (resource ids) is gone (after
+        EXEC_GRACE_S, in which a daemon may not look like one yet)."""
+        began = time.monotonic()
+        deadline = began + START_TIMEOUT_S
         while not condition():
             running = {_resource_id(pid) for pid in self.taskmanager_pids()}
-            if self.jobmanager_pid() is None or not set(launched) <= running:
+            gone = self.jobmanager_pid() is None or not set(launched) <= running
+            if gone and time.monotonic() - began > EXEC_GRACE_S:
                 raise ClusterError(f"cluster '{self.name}': a process exited while waiting for {what} "
                                    f"(JobManager {self.jobmanager_pid()}, TaskManagers {sorted(running)})\n"
                                    f"{self._log_tails()}")
