@@ -34,6 +34,7 @@ import pulsar
 from pyflink.datastream import DataStream
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
+from connector.security import PulsarSecurity
 from connector.serde import SerializationSchema
 from connector.sink import flink
 from connector.sink.config import SinkConfig
@@ -78,6 +79,7 @@ class PulsarSinkBuilder:
         self._router: TopicRouter | None = None
         self._producer_config: dict[str, Any] = {}
         self._client_config: dict[str, Any] = {}
+        self._security: PulsarSecurity | None = None
         self._sink_name = "pulsar-sink"
 
     def set_service_url(self, url: str) -> PulsarSinkBuilder:
@@ -131,6 +133,11 @@ class PulsarSinkBuilder:
         self._client_config.update(config)
         return self
 
+    def set_security(self, security: PulsarSecurity) -> PulsarSinkBuilder:
+        """Authentication and TLS, used by the producers and by the admin REST calls alike."""
+        self._security = security
+        return self
+
     def set_sink_name(self, name: str) -> PulsarSinkBuilder:
         """A name stable across job versions: the writer's operator uid and the prefix of its producer names."""
         self._sink_name = name
@@ -157,7 +164,9 @@ class PulsarSinkBuilder:
         if not _SINK_NAME.fullmatch(self._sink_name or ""):
             raise ValueError(f"sinkName must match {_SINK_NAME.pattern}, not {self._sink_name!r}")
         self._check_options("producerConfig", self._producer_config, _PRODUCER_OPTIONS - _MANAGED_PRODUCER_OPTIONS)
-        self._check_options("clientConfig", self._client_config, _CLIENT_OPTIONS)
+        self._check_options("clientConfig", self._client_config, _CLIENT_OPTIONS - {"authentication"})
+        if self._security is not None and not isinstance(self._security, PulsarSecurity):
+            raise ValueError(f"security must be a PulsarSecurity, not {type(self._security).__name__}")
         producer_config = dict(self._producer_config)
         send_timeout_ms = int(producer_config.pop("send_timeout_millis", 30_000))
         max_pending = int(producer_config.pop("max_pending_messages", 1000))
@@ -170,7 +179,7 @@ class PulsarSinkBuilder:
             topic_selector=self._topic_selector, schema=self._schema, delivery_guarantee=self._guarantee,
             router=self._build_router(), producer_config=producer_config,
             client_config=dict(self._client_config), sink_name=self._sink_name, send_timeout_ms=send_timeout_ms,
-            max_pending_messages=max_pending))
+            max_pending_messages=max_pending, security=self._security))
 
     def _build_router(self) -> TopicRouter:
         if self._routing_mode == TopicRoutingMode.CUSTOM:
@@ -200,6 +209,6 @@ class PulsarSinkBuilder:
                              "(the Python client's batches do not carry the highest sequence id the broker's "
                              "deduplication needs)")
         for topic in self._topics:
-            problem = deduplication_problem(self._admin_url, topic)
+            problem = deduplication_problem(self._admin_url, topic, self._security)
             if problem:
                 raise ValueError(problem)

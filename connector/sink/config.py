@@ -8,6 +8,7 @@ from typing import Any
 
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
+from connector.security import PulsarSecurity
 from connector.serde import SerializationSchema
 from connector.sink.router import TopicRouter
 
@@ -29,3 +30,4 @@ class SinkConfig:
     sink_name: str
     send_timeout_ms: int
     max_pending_messages: int
+    security: PulsarSecurity | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.security import PulsarSecurity
 from connector.topics import TopicName, split_partition
 
 
@@ -20,11 +21,11 @@ class _DeduplicationAdmin(PulsarAdmin):
         return self.get_deduplication(name.namespace) is True
 
 
-def deduplication_problem(admin_url: str, topic: str) -> str | None:
+def deduplication_problem(admin_url: str, topic: str, security: PulsarSecurity | None = None) -> str | None:
     """None when the broker deduplicates `topic`; otherwise why EXACTLY_ONCE cannot write to it."""
     namespace = TopicName.parse(topic).namespace
     try:
-        if _DeduplicationAdmin(admin_url).deduplicates(topic):
+        if _DeduplicationAdmin(admin_url, security=security).deduplicates(topic):
             return None
     except PulsarAdminError as error:
         return f"cannot read the deduplication setting of {topic}: {error}"

@@ -50,6 +50,7 @@ class PulsarWriter:
         self._config = config
         self._exactly_once = config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE
         self._client = pulsar.Client(config.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
+                                     **(config.security.client_kwargs() if config.security else {}),
                                      **config.client_config)
         self._partitions: dict[str, list[str]] = {}
         self._producers: dict[tuple[str, str | None], pulsar.Producer] = {}
@@ -144,7 +145,7 @@ class PulsarWriter:
     def _require_deduplication(self, topic: str) -> None:
         base = split_partition(topic)[0]
         if base not in self._deduplicating:
-            problem = deduplication_problem(self._config.admin_url, base)
+            problem = deduplication_problem(self._config.admin_url, base, self._config.security)
             if problem:
                 raise PulsarSinkError(problem)
             self._deduplicating.add(base)

@@ -103,3 +103,25 @@ def test_secrets_stay_out_of_reprs_and_errors(secure_broker: Broker) -> None:
     assert secret not in str(raised.value)
     with pytest.raises(ValueError, match="module-level function"):
         PulsarSecurity(token_supplier=lambda: secret)
+
+
+def test_sink_writes_with_the_same_security(secure_broker: Broker) -> None:
+    from connector.sink import DeliveryGuarantee, PulsarSink
+    from connector.sink.writer import PulsarWriter
+
+    security = secure_broker.security()
+    topic = unique_topic("secure-sink")
+    PulsarAdmin(secure_broker.admin_url, security=security).create_partitioned_topic(topic, 2)
+    sink = (PulsarSink.builder().set_service_url(secure_broker.service_url).set_admin_url(secure_broker.admin_url)
+            .set_topics(topic).set_serialization_schema(SimpleStringSchema())
+            .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE).set_security(security).build())
+    writer = PulsarWriter(sink.config)
+    for i in range(10):
+        writer.write(f"w{i}")
+    writer.flush()
+    writer.close()
+    client = pulsar.Client(secure_broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
+                           **security.client_kwargs())
+    consumer = client.subscribe(topic, "check", initial_position=pulsar.InitialPosition.Earliest)
+    assert sorted(consumer.receive(10_000).data().decode() for _ in range(10)) == sorted(f"w{i}" for i in range(10))
+    client.close()

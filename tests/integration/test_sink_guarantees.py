@@ -30,6 +30,9 @@ def run_job(broker: Broker, topic: str, guarantee: str, tmp_path: Path, records:
             expect_success: bool = True, restart_attempts: int = 10) -> str:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "FLINK_LOG_DIR": str(tmp_path / "log")}
+    # An earlier in-process PyFlink job (loopback mode) marks this process as a Python worker; the job's own
+    # driver process must launch its gateway.
+    env.pop("PYFLINK_GATEWAY_DISABLED", None)
     done = subprocess.run(
         [sys.executable, str(JOB), "--service-url", broker.service_url, "--admin-url", broker.admin_url,
          "--topic", topic, "--guarantee", guarantee, "--records", str(records),
