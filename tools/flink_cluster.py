@@ -201,6 +201,15 @@ class FlinkCluster:
                                    f"{self._latest_failure(job_id)}")
             time.sleep(0.5)
 
+    def wait_for_checkpoints(self, job_id: str, count: int, timeout_s: float) -> None:
+        """Wait until the job runs and has completed `count` checkpoints; raise ClusterError after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        self.wait_for_job(job_id, {"RUNNING"}, timeout_s)
+        while self.checkpoints(job_id)["counts"]["completed"] < count:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"job {job_id} completed fewer than {count} checkpoints in {timeout_s} s")
+            time.sleep(0.5)
+
     def _latest_failure(self, job_id: str) -> str:
         """The exception chain (messages, no stack frames) of the job's latest failure, or "(none)"."""
         entries = self.exceptions(job_id)["exceptionHistory"]["entries"]

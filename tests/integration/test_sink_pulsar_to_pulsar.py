@@ -158,11 +158,7 @@ def test_guarantee_through_a_killed_taskmanager(guarantee: DeliveryGuarantee, fl
         "--target", target, "--guarantee", guarantee.name, "--marker-dir", str(tmp_path),
         "--fail-at", ",".join(map(str, fail_at)), "--checkpoint-ms", "1000"])
     try:
-        flink_cluster.wait_for_job(job_id, {"RUNNING"}, timeout_s=90)
-        deadline = time.monotonic() + 120
-        while flink_cluster.checkpoints(job_id)["counts"]["completed"] < 2:
-            assert time.monotonic() < deadline, "no checkpoint completed"
-            time.sleep(0.5)
+        flink_cluster.wait_for_checkpoints(job_id, 2, timeout_s=210)
         flink_cluster.kill_taskmanager(flink_cluster.taskmanager_pids()[0])
         flink_cluster.start_taskmanager()
         tail.wait_for_all({(p, seq) for p in range(PARTITIONS) for seq in range(PER_PARTITION)}, timeout_s=300,

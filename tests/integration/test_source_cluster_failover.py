@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pulsar
@@ -30,11 +29,7 @@ def test_exactly_once_through_a_killed_taskmanager(flink_cluster: FlinkCluster, 
         "--fail-at", ",".join(map(str, fail_at)), "--parallelism", "2", "--checkpoint-ms", "1000",
         "--max-records-per-poll", "10"])
     try:
-        flink_cluster.wait_for_job(job_id, {"RUNNING"}, timeout_s=90)
-        deadline = time.monotonic() + 120
-        while flink_cluster.checkpoints(job_id)["counts"]["completed"] < 2:
-            assert time.monotonic() < deadline, "no checkpoint completed"
-            time.sleep(0.5)
+        flink_cluster.wait_for_checkpoints(job_id, 2, timeout_s=210)
         victim = flink_cluster.taskmanager_pids()[0]
         flink_cluster.kill_taskmanager(victim)
         flink_cluster.start_taskmanager()
