@@ -156,6 +156,16 @@ class PulsarAdmin:
     def clusters(self) -> list[str]:
         return list(self._call("GET", "/admin/v2/clusters"))
 
+    def explain_connection_failure(self) -> str:
+        """Why a binary-protocol call may have failed, asked of the admin API with the same credentials:
+        " (<admin error>)", or "" when the admin API answers. The C++ client reports a broker that rejected its
+        credentials as a time-out; the admin API says "HTTP 401: authentication failed"."""
+        try:
+            self.clusters()
+        except PulsarAdminError as error:
+            return f" ({error})"
+        return ""
+
     # -- transport ----------------------------------------------------------------------------------
 
     def _ssl_context(self) -> ssl.SSLContext | None:

@@ -22,6 +22,7 @@ from typing import Any
 import pulsar
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
+from connector.admin import PulsarAdmin
 from connector.sink.config import SinkConfig
 from connector.sink.dedup import deduplication_problem
 from connector.sink.message import PulsarMessage, to_message
@@ -128,7 +129,8 @@ class PulsarWriter:
                 try:
                     names = self._client.get_topic_partitions(full_name(topic))
                 except pulsar.PulsarException as error:
-                    raise PulsarSinkError(f"cannot look up the partitions of topic {topic}: {error}") from error
+                    raise PulsarSinkError(f"cannot look up the partitions of topic {topic}: {error}"
+                                          f"{self._explain()}") from error
                 self._partitions[topic] = sorted(names, key=lambda name: split_partition(name)[1])
             candidates.extend(self._partitions[topic])
         return candidates
@@ -165,7 +167,13 @@ class PulsarWriter:
                 time.sleep(1)
             except pulsar.PulsarException as error:
                 raise PulsarSinkError(f"cannot create a producer on topic {topic}: {type(error).__name__}: "
-                                      f"{error}") from error
+                                      f"{error}{self._explain()}") from error
+
+    def _explain(self) -> str:
+        """The admin API's word on a failed connection (e.g. authentication failed), when an admin URL is set."""
+        if not self._config.admin_url:
+            return ""
+        return PulsarAdmin(self._config.admin_url, security=self._config.security).explain_connection_failure()
 
     # -- acknowledgements -------------------------------------------------------------------------------
 

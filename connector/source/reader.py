@@ -14,7 +14,7 @@ import pulsar
 
 from checkpoint.position import Position
 from checkpoint.split_state import SplitState
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
 from connector.source.cursor import StartCursor, StartKind, StopCursor, StopKind
 from connector.topics import split_partition
 
@@ -137,18 +137,6 @@ def _last_message_id(admin: PulsarAdmin, split: str) -> bytes:
     return pulsar.MessageId(partition, last.ledger_id, last.entry_id, last.batch_index).serialize()
 
 
-def _diagnose(admin: PulsarAdmin) -> str:
-    """Why a connection may have failed, asked of the admin API with the same credentials.
-
-    The C++ client reports a broker that rejected its credentials as a time-out; the admin API says 401.
-    """
-    try:
-        admin.clusters()
-    except PulsarAdminError as error:
-        return f" ({error})"
-    return ""
-
-
 def _open(client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
           receiver_queue_size: int) -> pulsar.Reader:
     def reader(message_id: pulsar.MessageId, inclusive: bool) -> pulsar.Reader:
@@ -160,7 +148,7 @@ def _open(client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: S
                                  f"(credentials missing, wrong or not allowed to read): {error}") from error
         except pulsar.PulsarException as error:
             raise SplitReadError(f"opening a reader on split {state.split} failed: {error}"
-                                 f"{_diagnose(admin)}") from error
+                                 f"{admin.explain_connection_failure()}") from error
 
     if state.last_emitted is not None:
         log.info("split %s resumes after %s", state.split, pulsar.MessageId.deserialize(state.last_emitted))

@@ -125,3 +125,20 @@ def test_sink_writes_with_the_same_security(secure_broker: Broker) -> None:
     consumer = client.subscribe(topic, "check", initial_position=pulsar.InitialPosition.Earliest)
     assert sorted(consumer.receive(10_000).data().decode() for _ in range(10)) == sorted(f"w{i}" for i in range(10))
     client.close()
+
+
+def test_sink_with_a_wrong_token_fails_naming_authentication(secure_broker: Broker) -> None:
+    from connector.sink import DeliveryGuarantee, PulsarSink, PulsarSinkError
+    from connector.sink.writer import PulsarWriter
+
+    topic = unique_topic("secure-sink-denied")
+    PulsarAdmin(secure_broker.admin_url, security=secure_broker.security()).create_topic(topic)
+    wrong = PulsarSecurity(token=wrong_token(), tls_trust_certs_file=secure_broker.security().tls_trust_certs_file)
+    sink = (PulsarSink.builder().set_service_url(secure_broker.service_url).set_admin_url(secure_broker.admin_url)
+            .set_topics(topic).set_serialization_schema(SimpleStringSchema())
+            .set_delivery_guarantee(DeliveryGuarantee.NONE).set_security(wrong)
+            .set_client_config({"operation_timeout_seconds": 3}).build())
+    writer = PulsarWriter(sink.config)
+    with pytest.raises(PulsarSinkError, match=f"{topic}.*HTTP 401: authentication failed"):
+        writer.write("never written")
+    writer.close()
