@@ -5,7 +5,9 @@ PyFlink has no Python source API, so the source is built from parts that exist (
   unbounded:  datagen ticks (parallelism 1) -> key_by(0) -> _DiscoverSplits -> key_by(split) -> _ReadSplit
   bounded:    the splits found at build time (a bounded collection) -> key_by(split) -> _ReadSplit
 
-`_ReadSplit` keeps one `SplitState` per split in keyed ValueState. Records it yields during a bundle and the
+Readers are keyed by a routing key per split (`assignment.py`) that spreads splits evenly over the subtasks;
+discovery keeps each split's ordinal in its state so the key never changes. `_ReadSplit` keeps one `SplitState`
+per split in keyed ValueState. Records it yields during a bundle and the
 state it writes in that bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a
 split resumes right after the last record that reached the checkpoint. Keyed state also moves with its key
 on rescale, which makes stop-with-savepoint and restart at another parallelism continue exactly once.
@@ -17,6 +19,7 @@ the state that checkpoint holds.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from typing import Any, Iterable
@@ -30,6 +33,7 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescri
 
 from checkpoint.position import Position
 from checkpoint.split_state import SplitState
+from connector.source.assignment import MAX_PARALLELISM, routing_key
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
@@ -45,7 +49,8 @@ REMOVE = "remove"    # split whose topic or partition is gone: reader closed, st
 SKIPPED_METRIC = "pulsarSourceSkippedMessages"
 DEAD_LETTERED_METRIC = "pulsarSourceDeadLetteredMessages"
 
-_SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING()])
+# (split, action, routing key): readers are keyed by the routing key, which places splits evenly (assignment.py).
+_SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])
 
 METADATA_FIELDS = ["value", "topic", "partition", "message_id", "key", "properties", "publish_time",
                    "event_time"]
@@ -62,7 +67,8 @@ def metadata_type(value_type: TypeInformation) -> TypeInformation:
 def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: frozenset[str]) -> DataStream:
     """The DataStream of `source` (a built `PulsarSource`) in `env`."""
     if source.stop_cursor.is_bounded:
-        splits = env.from_collection([(split, INITIAL) for split in sorted(initial_splits)], _SPLIT_ELEMENT)
+        elements = [(split, INITIAL, routing_key(split, ordinal)) for ordinal, split in enumerate(sorted(initial_splits))]
+        splits = env.from_collection(elements, _SPLIT_ELEMENT)
         splits = splits.name(f"{source.name}: splits").set_parallelism(1)
     else:
         splits = (_ticks(env, source)
@@ -71,9 +77,10 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
                   .name(f"{source.name}: split discovery").uid(f"{source.name}-split-discovery")
                   .set_parallelism(1))
     records = (splits
-               .key_by(lambda element: element[0], key_type=Types.STRING())
+               .key_by(lambda element: element[2], key_type=Types.STRING())
                .process(_ReadSplit(source), output_type=source.output_type())
-               .name(f"{source.name}: split readers").uid(f"{source.name}-split-readers"))
+               .name(f"{source.name}: split readers").uid(f"{source.name}-split-readers")
+               .set_max_parallelism(MAX_PARALLELISM))
     return records
 
 
@@ -102,6 +109,7 @@ class _DiscoverSplits(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._known = runtime_context.get_state(ValueStateDescriptor("known-splits", Types.STRING()))
+        self._keys: dict[tuple[str, int], str] = {}
         self._thread = DiscoveryThread(self._source.subscription, self._source.new_admin(),
                                        self._source.discovery_interval_ms / 1000)
         self._thread.start()
@@ -110,24 +118,31 @@ class _DiscoverSplits(KeyedProcessFunction):
         if self._thread is not None:
             self._thread.close()
 
-    def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str]]:
+    def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, str]]:
         stored = self._known.value()
-        known: dict[str, str] = json.loads(stored) if stored else {}
+        known: dict[str, list] = json.loads(stored) if stored else {}  # split -> [origin, ordinal]
         found = self._thread.latest()
         if found is not None:
             added, removed = diff(frozenset(known), found)
-            origin = INITIAL if stored is None else NEW
-            for split in added:
-                known[split] = origin
-                log.info("split %s discovered (%s)", split, origin)
             for split in removed:
-                del known[split]
                 log.info("split %s is gone; its reader stops and its state is dropped", split)
-                yield split, REMOVE
+                yield split, REMOVE, self._key(split, known.pop(split)[1])
+            origin = INITIAL if stored is None else NEW
+            used = {ordinal for _, ordinal in known.values()}
+            free = (n for n in itertools.count() if n not in used)  # the lowest ordinals no live split holds
+            for split, ordinal in zip(added, free):
+                known[split] = [origin, ordinal]
+                log.info("split %s discovered (%s)", split, origin)
             if stored is None or added or removed:
                 self._known.update(json.dumps(known, sort_keys=True))
-        for split, origin in known.items():
-            yield split, origin
+        for split, (origin, ordinal) in known.items():
+            yield split, origin, self._key(split, ordinal)
+
+    def _key(self, split: str, ordinal: int) -> str:
+        key = self._keys.get((split, ordinal))
+        if key is None:
+            key = self._keys[(split, ordinal)] = routing_key(split, ordinal)
+        return key
 
 
 class _ReadSplit(KeyedProcessFunction):
@@ -161,8 +176,8 @@ class _ReadSplit(KeyedProcessFunction):
         self._readers.clear()
         self._client.close()
 
-    def process_element(self, element: tuple[str, str], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
-        split, action = element
+    def process_element(self, element: tuple[str, str, str], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
+        split, action, _ = element
         if action == REMOVE:
             if self._source.fail_on_split_removal:
                 raise SplitReadError(f"split {split} is gone (its topic or partition was deleted) and the source "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 
 import pulsar
 import pytest
-from pyflink.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
+from pyflink.datastream import MapFunction, RuntimeContext, RuntimeExecutionMode, StreamExecutionEnvironment
 
 from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
 from connector.admin import PulsarAdmin
@@ -139,3 +140,31 @@ def test_metadata_rows_carry_key_properties_times_and_position(broker, pulsar_cl
     with rows.execute_and_collect() as results:
         (result,) = list(results)
     assert result == ("payload", topic, -1, sent_id.serialize(), "k1", {"a": "1"}, 1234, True)
+
+
+class _WithSubtask(MapFunction):
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._subtask = runtime_context.get_index_of_this_subtask()
+
+    def map(self, row):
+        return row.topic, self._subtask
+
+
+@pytest.mark.parametrize("bounded", [True, False])
+def test_splits_spread_evenly_over_reader_subtasks(broker, admin: PulsarAdmin, pulsar_client: pulsar.Client,
+                                                   topic: str, bounded: bool) -> None:
+    create_sequenced_topic(admin, pulsar_client, topic, partitions=4, per_partition=10)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    builder = (PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
+               .set_topics(topic).set_deserialization_schema(SimpleStringSchema()).set_emit_metadata())
+    if bounded:
+        builder.set_bounded_stop_cursor(StopCursor.latest())
+    placed: dict[str, int] = {}
+    stream = builder.build().create_stream(env).map(_WithSubtask())  # chained: runs in the reader's subtask
+    with stream.execute_and_collect() as records:
+        for split, subtask in records:
+            placed[split] = subtask
+            if len(placed) == 4:
+                break
+    assert sorted(Counter(placed.values()).values()) == [2, 2], placed

@@ -1,0 +1,27 @@
+"""Split placement: our key-group arithmetic matches Flink's, and splits spread evenly at any parallelism."""
+
+from collections import Counter
+
+from connector.source.assignment import java_string_hash, key_group, routing_key, subtask_of, target_key_group
+
+
+def test_hashes_match_values_computed_by_flink_in_a_jvm() -> None:
+    # Row.of(k).hashCode() and KeyGroupRangeAssignment.assignKeyToParallelOperator(Row.of(k), 128, 3), run in Java.
+    assert java_string_hash("a") == 97 and java_string_hash("hello") == 99162322
+    assert java_string_hash("persistent://public/default/t-partition-2") == (-873340187) & 0xFFFFFFFF
+    assert [subtask_of(k, 3) for k in ("a", "b", "hello", "persistent://public/default/t-partition-2")] == \
+        [1, 1, 0, 2]
+
+
+def test_routing_keys_hit_their_target_key_group() -> None:
+    for ordinal in range(20):
+        assert key_group(routing_key("persistent://public/default/x-partition-0", ordinal)) == \
+            target_key_group(ordinal)
+    assert [target_key_group(i) for i in range(4)] == [0, 64, 32, 96]
+
+
+def test_splits_spread_evenly_over_subtasks() -> None:
+    for splits, parallelism in ((4, 2), (4, 3), (4, 4), (8, 3), (6, 2), (16, 5)):
+        keys = [routing_key(f"persistent://public/default/t-partition-{i}", i) for i in range(splits)]
+        loads = Counter(subtask_of(key, parallelism) for key in keys)
+        assert max(loads.values()) - min(loads.get(s, 0) for s in range(parallelism)) <= 1, (splits, parallelism, loads)
