@@ -49,12 +49,11 @@ def unique_topic(label: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def flink_cluster() -> Iterator[FlinkCluster]:
+def session_flink_cluster() -> Iterator[FlinkCluster]:
     """A standalone Flink cluster (1 JobManager, 2 TaskManagers of 1 slot, separate processes) for the session.
 
-    A test that kills a TaskManager starts a replacement, so later tests find both slots again. Starting it stops
-    any earlier cluster of the same name: set TEST_FLINK_CLUSTER, TEST_FLINK_REST_PORT and TEST_FLINK_RPC_PORT to
-    run beside another session's.
+    Starting it stops any earlier cluster of the same name: set TEST_FLINK_CLUSTER, TEST_FLINK_REST_PORT and
+    TEST_FLINK_RPC_PORT to run beside another session's.
     """
     cluster = FlinkCluster(name=os.environ.get("TEST_FLINK_CLUSTER", "test"),
                            rest_port=int(os.environ.get("TEST_FLINK_REST_PORT", "18081")),
@@ -62,3 +61,10 @@ def flink_cluster() -> Iterator[FlinkCluster]:
     cluster.start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture()
+def flink_cluster(session_flink_cluster: FlinkCluster) -> FlinkCluster:
+    """The session's cluster with all its TaskManagers: ones lost to an earlier test are replaced first."""
+    session_flink_cluster.replace_lost_taskmanagers()
+    return session_flink_cluster

@@ -151,6 +151,11 @@ class FlinkCluster:
                 raise ClusterError(f"TaskManager {pid} still exists {STOP_TIMEOUT_S} s after SIGKILL")
             time.sleep(0.1)
 
+    def replace_lost_taskmanagers(self) -> None:
+        """Start TaskManagers until the JobManager lists `taskmanagers` of them again."""
+        for _ in range(self.taskmanagers - len(self.taskmanagers_info())):
+            self.start_taskmanager()
+
     def start_taskmanager(self) -> int:
         """Start one more TaskManager and return its pid once the JobManager lists it."""
         resource_id = self._launch_taskmanager()
