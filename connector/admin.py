@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from connector.security import PulsarSecurity
+from connector.security import PulsarAuthenticationError, PulsarSecurity
 from connector.topics import TopicName, split_partition
 
 
@@ -192,8 +192,14 @@ class PulsarAdmin:
                          f"credentials): {reason}"
             raise PulsarAdminError(f"Pulsar admin {method} {url} failed: HTTP {error.code}: {reason}",
                                    error.code) from None
+        except PulsarAuthenticationError as error:  # no credentials to send: the OAuth2 issuer said why
+            raise PulsarAdminError(f"Pulsar admin {method} {url} failed: {error}") from None
         except (urllib.error.URLError, OSError) as error:
             cause = getattr(error, "reason", error)
+            if isinstance(error, ssl.SSLError) or isinstance(cause, ssl.SSLError):
+                raise PulsarAdminError(f"Pulsar admin {method} {url} failed: TLS handshake failed ({cause}): check "
+                                       f"the trusted CA, and the client certificate when the broker requires one "
+                                       f"(mutual TLS)") from None
             raise PulsarAdminError(f"Pulsar admin {method} {url} failed: broker not reachable ({cause})") from None
         return json.loads(raw) if raw else None
 

@@ -8,21 +8,36 @@
     PulsarSecurity(tls_trust_certs_file="ca.pem", tls_certificate_file="client.pem", tls_key_file="client.key")
 
 The same object configures `pulsar.Client` (`client_kwargs`) and the admin calls (`admin_headers`,
-`ssl_context`), so both always present the same credentials. Secrets never appear in `repr` or in error
-messages: a job graph, a log line or an exception shows at most "token=<hidden>".
+`ssl_context`), so both always present the same credentials. The admin calls get OAuth2 access tokens from
+the issuer themselves (reused until a minute before they expire); an issuer refusing the client raises
+`PulsarAuthenticationError` ("authentication failed: OAuth2 issuer ... refused client ..."). Secrets never
+appear in `repr` or in error messages: a job graph, a log line or an exception shows at most "token=<hidden>".
 """
 
 from __future__ import annotations
 
 import json
 import ssl
+import threading
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import cloudpickle
 import pulsar
+
+
+class PulsarAuthenticationError(RuntimeError):
+    """Credentials could not be obtained, e.g. the OAuth2 issuer refused the client; the message says where."""
+
+
+# Access tokens the admin calls got from OAuth2 issuers, per credentials: (token, monotonic time to renew at).
+_OAUTH2_TOKENS: dict[OAuth2ClientCredentials, tuple[str, float]] = {}
+_OAUTH2_TOKENS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -43,22 +58,76 @@ class OAuth2ClientCredentials:
             values["scope"] = self.scope
         return json.dumps(values)
 
+    def cached_token(self) -> str | None:
+        """The access token this process last fetched for these credentials, while it has a minute left."""
+        with _OAUTH2_TOKENS_LOCK:
+            token, renew_at = _OAUTH2_TOKENS.get(self, ("", 0.0))
+        return token if token and time.monotonic() < renew_at else None
+
     def fetch_token(self, context: ssl.SSLContext | None, timeout_s: float) -> str:
-        """An access token from the issuer (discovered via .well-known/openid-configuration)."""
-        with open(self.private_key.removeprefix("file://"), encoding="utf-8") as file:
-            credentials = json.load(file)
+        """A new access token from the issuer (discovered via .well-known/openid-configuration), remembered for
+        `cached_token`. Raises `PulsarAuthenticationError` naming the issuer (never the secret) when the
+        credentials file is unusable, the issuer is unreachable or it refuses the client."""
+        client_id, client_secret = self._credentials()
         well_known = self.issuer_url.rstrip("/") + "/.well-known/openid-configuration"
-        with urllib.request.urlopen(well_known, timeout=timeout_s, context=context) as response:
-            token_endpoint = json.load(response)["token_endpoint"]
-        form = {"grant_type": "client_credentials", "client_id": credentials["client_id"],
-                "client_secret": credentials["client_secret"]}
+        token_endpoint = str(_issuer_call(urllib.request.Request(well_known), context, timeout_s)["token_endpoint"])
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         if self.audience:
             form["audience"] = self.audience
         if self.scope:
             form["scope"] = self.scope
         request = urllib.request.Request(token_endpoint, data=urllib.parse.urlencode(form).encode(), method="POST")
+        granted = _issuer_call(request, context, timeout_s, client_id)
+        if not granted.get("access_token"):
+            raise PulsarAuthenticationError(f"authentication failed: OAuth2 issuer {token_endpoint} returned no "
+                                            f"access_token for client {client_id!r}")
+        token = str(granted["access_token"])
+        if "expires_in" in granted:
+            with _OAUTH2_TOKENS_LOCK:
+                _OAUTH2_TOKENS[self] = token, time.monotonic() + float(granted["expires_in"]) - 60
+        return token
+
+    def _credentials(self) -> tuple[str, str]:
+        """(client_id, client_secret) from the JSON credentials file."""
+        path = self.private_key.removeprefix("file://")
+        try:
+            with open(path, encoding="utf-8") as file:
+                credentials = json.load(file)
+            return str(credentials["client_id"]), str(credentials["client_secret"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise PulsarAuthenticationError(f"authentication failed: OAuth2 credentials file {path} has no usable "
+                                            f"client_id and client_secret ({type(error).__name__})") from None
+
+
+def _issuer_call(request: urllib.request.Request, context: ssl.SSLContext | None, timeout_s: float,
+                 client_id: str | None = None) -> dict[str, Any]:
+    """The JSON object an OAuth2 issuer answers `request` with; its refusals as `PulsarAuthenticationError`."""
+    try:
         with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
-            return str(json.load(response)["access_token"])
+            body = json.load(response)
+    except urllib.error.HTTPError as error:
+        who = f" client {client_id!r}" if client_id else ""
+        raise PulsarAuthenticationError(f"authentication failed: OAuth2 issuer {request.full_url} refused{who}: "
+                                        f"HTTP {error.code} {_oauth2_error(error)}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise PulsarAuthenticationError(f"authentication failed: OAuth2 issuer {request.full_url} not reachable "
+                                        f"({getattr(error, 'reason', error)})") from None
+    except ValueError:
+        raise PulsarAuthenticationError(f"authentication failed: OAuth2 issuer {request.full_url} did not answer "
+                                        f"JSON") from None
+    if not isinstance(body, dict):
+        raise PulsarAuthenticationError(f"authentication failed: OAuth2 issuer {request.full_url} answered "
+                                        f"{type(body).__name__}, not a JSON object")
+    return body
+
+
+def _oauth2_error(error: urllib.error.HTTPError) -> str:
+    """The `error` (and `error_description`) of an OAuth2 error response, else the HTTP reason."""
+    try:
+        body = json.loads(error.read().decode(errors="replace"))
+        return " ".join(str(body[key]) for key in ("error", "error_description") if body.get(key))
+    except (ValueError, AttributeError, TypeError):
+        return str(error.reason)
 
 
 @dataclass(frozen=True)
@@ -80,9 +149,8 @@ class PulsarSecurity:
                              f"got {', '.join(chosen)}")
         if bool(self.tls_certificate_file) != bool(self.tls_key_file):
             raise ValueError("tls: tls_certificate_file and tls_key_file go together (mutual TLS)")
-        if self.token_supplier is not None and getattr(self.token_supplier, "__name__", "") == "<lambda>":
-            raise ValueError("authentication: token_supplier must be a module-level function (it is pickled "
-                             "to every Flink worker), not a lambda")
+        if self.token_supplier is not None:
+            _check_supplier(self.token_supplier)
 
     def __repr__(self) -> str:
         shown = {"token": "<hidden>" if self.token else None,
@@ -136,7 +204,24 @@ class PulsarSecurity:
         return context
 
     def admin_headers(self, timeout_s: float) -> dict[str, str]:
+        """The Authorization header for an admin call: the token, or an access token from the OAuth2 issuer
+        (fetched with this object's TLS settings, as the binary client does). Raises `PulsarAuthenticationError`
+        when the issuer does not grant one."""
         token = self.current_token()
         if token is None and self.oauth2 is not None:
-            token = self.oauth2.fetch_token(self.ssl_context(), timeout_s)
+            token = self.oauth2.cached_token() or self.oauth2.fetch_token(self.ssl_context(), timeout_s)
         return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _check_supplier(supplier: Callable[[], str]) -> None:
+    """PyFlink ships the connector's settings to its Python workers with cloudpickle: refuse at set-up what
+    cannot travel (or would carry a token in its closure), not on the workers."""
+    if getattr(supplier, "__name__", "") == "<lambda>":
+        raise ValueError("authentication: token_supplier must be a module-level function (it is pickled "
+                         "to every Flink worker), not a lambda")
+    try:
+        cloudpickle.dumps(supplier)
+    except Exception as error:  # whatever the pickler raises: TypeError, PicklingError, AttributeError, ...
+        name = getattr(supplier, "__qualname__", type(supplier).__name__)
+        raise ValueError(f"authentication: token_supplier {name} cannot be pickled to the Flink workers "
+                         f"({type(error).__name__}: {error}); pass a module-level function") from None

@@ -1,7 +1,7 @@
 """Start, stop and inspect a local Apache Pulsar standalone broker, fetched from Maven Central.
 
     python -m tools.pulsar_standalone start [--name N] [--port 6650] [--web-port 8080] [--deduplication]
-                                            [--auth-token] [--tls]
+                                            [--auth-token] [--tls [--tls-client-auth]]
     python -m tools.pulsar_standalone stop|status|wipe [--name N]
 
 The broker's classpath (tools/pulsar/pom.xml, Pulsar 4.2.4) is resolved once with Maven into
@@ -11,7 +11,9 @@ succeeds; it is a no-op when that instance is already running. `stop` ends the p
 
 `--auth-token` turns on JWT token authentication (a secret key and an `admin` token are made at start, in
 .cache/pulsar/<name>/security/); `--tls` adds TLS listeners (binary port+3, admin web port+443) with a
-self-signed CA and a certificate for 127.0.0.1/localhost made with openssl. Nothing of it is committed.
+self-signed CA and a certificate for 127.0.0.1/localhost made with openssl; `--tls-client-auth` (mutual TLS)
+makes the broker refuse TLS clients, binary and admin, without a certificate signed by that CA, and makes one
+(client.cert.pem, client.key.pem). Nothing of it is committed.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ class Broker:
     deduplication: bool = False
     auth_token: bool = False
     tls: bool = False
+    tls_client_auth: bool = False
+
+    def __post_init__(self) -> None:
+        if self.tls_client_auth and not self.tls:
+            raise BrokerError("tls_client_auth (mutual TLS) needs tls")
 
     @property
     def home(self) -> Path:
@@ -74,12 +81,15 @@ class Broker:
         return f"https://127.0.0.1:{self.web_port + 443}" if self.tls else f"http://127.0.0.1:{self.web_port}"
 
     def security(self) -> PulsarSecurity | None:
-        """What a client needs to connect: the admin token and/or the CA, or None for a plain broker."""
+        """What a client needs to connect: the admin token, the CA and the client certificate, each when the
+        broker asks for it, or None for a plain broker."""
         if not (self.auth_token or self.tls):
             return None
         return PulsarSecurity(
             token_file=str(self.security_dir / "admin.token") if self.auth_token else None,
-            tls_trust_certs_file=str(self.security_dir / "ca.cert.pem") if self.tls else None)
+            tls_trust_certs_file=str(self.security_dir / "ca.cert.pem") if self.tls else None,
+            tls_certificate_file=str(self.security_dir / "client.cert.pem") if self.tls_client_auth else None,
+            tls_key_file=str(self.security_dir / "client.key.pem") if self.tls_client_auth else None)
 
     @property
     def pid_file(self) -> Path:
@@ -177,6 +187,7 @@ def write_config(broker: Broker) -> Path:
             "tlsCertificateFilePath": broker.security_dir / "broker.cert.pem",
             "tlsKeyFilePath": broker.security_dir / "broker.key.pem",
             "tlsTrustCertsFilePath": broker.security_dir / "ca.cert.pem",
+            "tlsRequireTrustedClientCertOnConnect": str(broker.tls_client_auth).lower(),
         })
     conf.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
     return conf
@@ -193,27 +204,35 @@ def make_token(secret: bytes, subject: str) -> str:
 
 
 def write_security(broker: Broker) -> None:
-    """The secret key and admin token (token auth), and a CA plus broker certificate (TLS); made once."""
+    """The secret key and admin token (token auth), a CA plus broker certificate (TLS) and a client certificate
+    (mutual TLS); each made once."""
     folder = broker.security_dir
     folder.mkdir(parents=True, exist_ok=True)
     if broker.auth_token and not (folder / "admin.token").exists():
         secret = os.urandom(32)
         (folder / "secret.key").write_bytes(secret)
         (folder / "admin.token").write_text(make_token(secret, "admin"))
-    if broker.tls and not (folder / "broker.cert.pem").exists():
-        def openssl(*args: str) -> None:
-            done = subprocess.run(["openssl", *args], cwd=folder, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise BrokerError(f"openssl {' '.join(args)} failed: {done.stderr[-1000:]}")
 
+    def openssl(*args: str) -> None:
+        done = subprocess.run(["openssl", *args], cwd=folder, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BrokerError(f"openssl {' '.join(args)} failed: {done.stderr[-1000:]}")
+
+    def signed_by_ca(name: str, subject: str, extensions: str) -> None:
+        """<name>.cert.pem signed by the CA for a new key, kept as <name>.key.pem (PKCS#8, as Pulsar wants)."""
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", f"{name}.key.rsa.pem",
+                "-out", f"{name}.csr.pem")
+        (folder / f"{name}.ext").write_text(extensions)
+        openssl("x509", "-req", "-in", f"{name}.csr.pem", "-CA", "ca.cert.pem", "-CAkey", "ca.key.pem",
+                "-CAcreateserial", "-days", "30", "-extfile", f"{name}.ext", "-out", f"{name}.cert.pem")
+        openssl("pkcs8", "-topk8", "-nocrypt", "-in", f"{name}.key.rsa.pem", "-out", f"{name}.key.pem")
+
+    if broker.tls and not (folder / "broker.cert.pem").exists():
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=pyflink-pulsar test CA",
                 "-keyout", "ca.key.pem", "-out", "ca.cert.pem")
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "broker.key.rsa.pem",
-                "-out", "broker.csr.pem")
-        (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        openssl("x509", "-req", "-in", "broker.csr.pem", "-CA", "ca.cert.pem", "-CAkey", "ca.key.pem",
-                "-CAcreateserial", "-days", "30", "-extfile", "san.ext", "-out", "broker.cert.pem")
-        openssl("pkcs8", "-topk8", "-nocrypt", "-in", "broker.key.rsa.pem", "-out", "broker.key.pem")
+        signed_by_ca("broker", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    if broker.tls_client_auth and not (folder / "client.cert.pem").exists():
+        signed_by_ca("client", "/CN=pyflink-pulsar test client", "extendedKeyUsage=clientAuth\n")
 
 
 def _java_command(broker: Broker, lib: Path, conf: Path) -> list[str]:
@@ -340,8 +359,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deduplication", action="store_true", help="broker-wide message deduplication on")
     parser.add_argument("--auth-token", action="store_true", help="JWT token authentication (admin token made)")
     parser.add_argument("--tls", action="store_true", help="TLS listeners with a self-signed CA")
+    parser.add_argument("--tls-client-auth", action="store_true",
+                        help="with --tls: mutual TLS, clients need a certificate signed by the CA (one is made)")
     args = parser.parse_args(argv)
-    broker = Broker(args.name, args.port, args.web_port, args.deduplication, args.auth_token, args.tls)
+    if args.tls_client_auth and not args.tls:
+        parser.error("--tls-client-auth needs --tls")
+    broker = Broker(args.name, args.port, args.web_port, args.deduplication, args.auth_token, args.tls,
+                    args.tls_client_auth)
     try:
         if args.command == "start":
             start(broker)
