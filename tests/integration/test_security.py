@@ -19,7 +19,7 @@ from checkpoint.split_state import SplitState
 from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
 from connector.admin import PulsarAdmin, PulsarAdminError
 from connector.security import OAuth2ClientCredentials, PulsarSecurity
-from connector.sink import DeliveryGuarantee, PulsarSink
+from connector.sink import DeliveryGuarantee, PulsarSink, PulsarSinkError
 from connector.sink.writer import PulsarWriter
 from connector.source.reader import SplitReader, SplitReadError
 from tests.conftest import unique_topic
@@ -172,8 +172,6 @@ def test_sink_writes_with_the_same_security(secure_broker: Broker) -> None:
 
 
 def test_sink_with_a_wrong_token_fails_naming_authentication(secure_broker: Broker) -> None:
-    from connector.sink import PulsarSinkError
-
     topic = unique_topic("secure-sink-denied")
     PulsarAdmin(secure_broker.admin_url, security=secure_broker.security()).create_topic(topic)
     wrong = PulsarSecurity(token=wrong_token(), tls_trust_certs_file=secure_broker.security().tls_trust_certs_file)
@@ -250,9 +248,26 @@ def test_oauth2_with_a_wrong_client_secret_fails_fast_naming_the_issuer(
     with pytest.raises(SplitReadError, match="authentication failed") as opened:
         SplitReader(client, admin, SplitState(topic), StartCursor.earliest(), StopCursor.never())
     client.close()
+    writer = PulsarWriter(sink_builder(secure_broker, topic, security).build().config)
+    with pytest.raises(PulsarSinkError, match=f"{topic}.*{refused}") as written:
+        writer.write("never written")
+    writer.close()
     assert time.monotonic() - began < 5
-    assert wrong_secret not in str(built.value) + str(opened.value)
+    assert wrong_secret not in str(built.value) + str(opened.value) + str(written.value)
     assert issuer.token_requests == 0
+
+
+def test_oauth2_issuer_over_https_is_trusted_with_the_brokers_ca(secure_broker: Broker, tmp_path: Path) -> None:
+    folder = secure_broker.security_dir
+    token = make_token((folder / "secret.key").read_bytes(), "admin")
+    certificate = (str(folder / "broker.cert.pem"), str(folder / "broker.key.pem"))  # for 127.0.0.1
+    with OAuth2Issuer(CLIENT_ID, CLIENT_SECRET, token, certificate) as https_issuer:
+        assert https_issuer.url.startswith("https://")
+        security = oauth2_security(secure_broker, https_issuer, tmp_path, CLIENT_SECRET)
+        topic = unique_topic("oauth2-https")
+        PulsarAdmin(secure_broker.admin_url, security=security).create_topic(topic)
+        write_with_sink_writer(secure_broker, topic, security, ["over https"])
+        assert https_issuer.token_requests == 2  # the admin calls and the binary client each got one
 
 
 # -- mutual TLS -----------------------------------------------------------------------------------------------
