@@ -11,7 +11,7 @@ import pytest
 
 from connector.admin import PulsarAdmin
 from tools.flink_cluster import FlinkCluster
-from tools.pulsar_standalone import Broker, start
+from tools.pulsar_standalone import Broker, start, stop
 
 # The test broker runs beside any broker a developer already has on the default ports.
 TEST_BROKER = Broker(name="test", port=int(os.environ.get("TEST_PULSAR_PORT", "16650")),
@@ -23,6 +23,17 @@ def broker() -> Broker:
     """A running local broker; started once, left running for later sessions (`start` is idempotent)."""
     start(TEST_BROKER)
     return TEST_BROKER
+
+
+@pytest.fixture()
+def restartable_broker() -> Iterator[Broker]:
+    """A broker of the test's own, which it may stop and start again (same data dir)."""
+    # Ports below the ephemeral range (32768+): a client retrying against a stopped broker can otherwise
+    # connect to itself on the broker's port and keep the restart from binding it.
+    own = Broker(name="restartable", port=20650, web_port=20080)
+    start(own)
+    yield own
+    stop(own)
 
 
 @pytest.fixture(scope="session")

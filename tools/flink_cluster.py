@@ -32,6 +32,8 @@ from typing import Any
 import pyflink
 import yaml
 
+from connector.worker_watchdog import nearest_ancestor_named
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "flink"
 PYFLINK_HOME = Path(os.path.dirname(pyflink.__file__))
@@ -44,6 +46,7 @@ TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "SUSPENDED"})
 # The daemon names flink-daemon.sh uses in pid and log file names, and the Java class each one runs.
 JOBMANAGER, TASKMANAGER = "standalonesession", "taskexecutor"
 MAIN_CLASS = {JOBMANAGER: "StandaloneSessionClusterEntrypoint", TASKMANAGER: "TaskManagerRunner"}
+PYTHON_WORKER = "pyflink.fn_execution.beam.beam_boot"  # the module a TaskManager's Python worker runs
 
 
 class ClusterError(RuntimeError):
@@ -120,7 +123,7 @@ class FlinkCluster:
         deadline = time.monotonic() + STOP_TIMEOUT_S
         while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.2)
-        for pid in pids:
+        for pid in pids + self.python_workers():  # workers outliving their TaskManager too
             _signal(pid, signal.SIGKILL)
         for daemon in MAIN_CLASS:
             self._pid_file(daemon).unlink(missing_ok=True)
@@ -132,6 +135,24 @@ class FlinkCluster:
     def taskmanager_pids(self) -> list[int]:
         """The live TaskManager processes of this cluster, oldest first."""
         return self._pids(TASKMANAGER)
+
+    def python_workers(self) -> list[int]:
+        """The live Python worker processes this cluster's TaskManagers started (their environment names its config
+        dir), including orphans whose TaskManager is gone."""
+        workers = []
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit() and PYTHON_WORKER in _cmdline(int(proc.name)):
+                try:
+                    environment = proc.joinpath("environ").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if f"FLINK_CONF_DIR={self.conf_dir}".encode() in environment and _alive(int(proc.name)):
+                    workers.append(int(proc.name))
+        return workers
+
+    def orphaned_python_workers(self) -> list[int]:
+        """This cluster's Python workers that no live TaskManager (or other JVM) is an ancestor of."""
+        return [pid for pid in self.python_workers() if nearest_ancestor_named("java", pid) is None]
 
     def taskmanager_id(self, pid: int) -> str:
         """The resource id the TaskManager process `pid` registered with (as /taskmanagers lists it)."""

@@ -27,6 +27,7 @@ from connector.sink.config import SinkConfig
 from connector.sink.dedup import deduplication_problem
 from connector.sink.message import PulsarMessage, to_message
 from connector.topics import full_name, split_partition
+from connector.worker_watchdog import close_when_taskmanager_dies
 
 # A producer name stays taken until the broker notices its old connection is gone (a killed TaskManager).
 PRODUCER_BUSY_RETRY_S = 90.0
@@ -53,11 +54,13 @@ class PulsarWriter:
         self._client = pulsar.Client(config.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
                                      **(config.security.client_kwargs() if config.security else {}),
                                      **config.client_config)
+        close_when_taskmanager_dies(self.close)  # frees the producer names of an orphaned worker
         self._partitions: dict[str, list[str]] = {}
         self._producers: dict[tuple[str, str | None], pulsar.Producer] = {}
         self._deduplicating: set[str] = set()
         self._written = 0
         self._acknowledged = 0
+        self._acknowledged_bytes = 0
         self._cond = threading.Condition()
         self._pending: dict[str, int] = {}
         self._last_progress = time.monotonic()
@@ -104,6 +107,17 @@ class PulsarWriter:
         if self._error is not None:
             raise self._error
         return self._acknowledged
+
+    @property
+    def acknowledged_bytes(self) -> int:
+        """The payload bytes (serialized values; no keys or properties) of the messages acknowledged in total."""
+        return self._acknowledged_bytes
+
+    @property
+    def pending_messages(self) -> int:
+        """The messages sent and not acknowledged yet."""
+        with self._cond:
+            return sum(self._pending.values())
 
     def close(self) -> None:
         """Release the producers and the client; unacknowledged messages are abandoned (call `flush` first)."""
@@ -184,6 +198,7 @@ class PulsarWriter:
                 self._last_progress = time.monotonic()
                 if result == pulsar.Result.Ok:
                     self._acknowledged += 1
+                    self._acknowledged_bytes += size
                 elif self._error is None:
                     self._error = PulsarSinkError(f"sending a message of {size} bytes to {topic} failed: "
                                                   f"{result.name}")

@@ -31,6 +31,7 @@ from connector.source.bad_message import BadMessagePolicy
 from connector.source.cursor import StartCursor, StopCursor
 from connector.source.discovery import TopicSubscription
 from connector.topics import full_name
+from connector.worker_watchdog import close_when_taskmanager_dies
 
 DEFAULT_DISCOVERY_INTERVAL_MS = 30_000  # the Java connector's partitionDiscoveryIntervalMs default
 _FROM_REGISTRY = "from-registry"  # the deserialization schema is taken from the first topic's registered schema
@@ -72,9 +73,12 @@ class PulsarSource:
         return metadata_type(value_type) if self.emit_metadata else value_type
 
     def new_client(self) -> pulsar.Client:
+        """A client for a reader subtask; closed by the worker watchdog if the TaskManager dies."""
         security = self.security.client_kwargs() if self.security else {}
-        return pulsar.Client(self.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
-                             **security, **self.client_config)
+        client = pulsar.Client(self.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
+                               **security, **self.client_config)
+        close_when_taskmanager_dies(client.close)
+        return client
 
     def new_admin(self) -> PulsarAdmin:
         return PulsarAdmin(self.admin_url, security=self.security)

@@ -1,14 +1,20 @@
-"""Helpers of the sink's integration tests: namespaces with the policies a test needs, reading topics back."""
+"""Helpers of the sink's integration tests: namespaces with the policies a test needs, reading topics back, and
+checking what the end-to-end job (tests/jobs/pulsar_to_pulsar_job.py) wrote."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
 
 import pulsar
+from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from connector.admin import PulsarAdmin, PulsarAdminError
+from tests.jobs import pulsar_to_pulsar_job as job
 
 DEDUP_NAMESPACE = "public/sink-dedup"
 NO_AUTO_CREATE_NAMESPACE = "public/sink-no-autocreate"
@@ -51,3 +57,82 @@ def read_partitions(client: pulsar.Client, admin: PulsarAdmin, topic: str) -> di
     count = admin.partition_count(topic)
     names = [f"{topic}-partition-{i}" for i in range(count)] if count else [topic]
     return {name: read_all(client, name) for name in names}
+
+
+class TargetTail:
+    """Plain Readers on every partition of the target topic, collecting its messages in partition order."""
+
+    def __init__(self, client: pulsar.Client, topic: str, partitions: int) -> None:
+        self._readers = [client.create_reader(f"{topic}-partition-{p}", pulsar.MessageId.earliest)
+                         for p in range(partitions)]
+        self.messages: list[list[pulsar.Message]] = [[] for _ in range(partitions)]
+
+    def drain(self) -> None:
+        """Read every message available now."""
+        for reader, messages in zip(self._readers, self.messages):
+            while reader.has_message_available():
+                messages.append(reader.read_next(10_000))
+
+    def wait_for_all(self, expected: set[tuple[int, int]], timeout_s: float, job_ended: Callable[[], bool]) -> None:
+        """Return once every `expected` record was read; fail when time is out or the job ended first."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.drain()
+            except pulsar.PulsarException:  # a restarted broker is not serving lookups yet: try again
+                pass
+            missing = len(expected - set(self.records()))
+            if not missing:
+                return
+            assert not job_ended(), f"the job ended with {missing} of {len(expected)} records missing"
+            assert time.monotonic() < deadline, f"{missing} of {len(expected)} records still missing"
+            time.sleep(1)
+
+    def records(self) -> list[tuple[int, int]]:
+        return [_record(message) for messages in self.messages for message in messages]
+
+    def per_key(self) -> dict[str, list[int]]:
+        """Each key's sequence numbers in the order they were written (a key lives on one partition)."""
+        keyed: dict[str, list[int]] = defaultdict(list)
+        for messages in self.messages:
+            for message in messages:
+                partition, seq = _record(message)
+                assert message.partition_key() == job.message_key(partition, seq)
+                keyed[message.partition_key()].append(seq)
+        return keyed
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+
+def _record(message: pulsar.Message) -> tuple[int, int]:
+    partition, seq = message.data().decode().split(":")
+    return int(partition), int(seq)
+
+
+def in_order_but_replays(numbers: list[int], step: int) -> bool:
+    """Each number follows the previous one by `step`, or goes back (a replay restarting from a checkpoint)."""
+    return all(b == a + step or b <= a for a, b in zip(numbers, numbers[1:]))
+
+
+def sequenced(partitions: int, per_partition: int) -> set[tuple[int, int]]:
+    """Every (partition, sequence) record of a sequenced topic of this shape."""
+    return {(p, seq) for p in range(partitions) for seq in range(per_partition)}
+
+
+def check_target(tail: TargetTail, guarantee: DeliveryGuarantee, partitions: int, per_partition: int,
+                 replayed: bool = True) -> None:
+    """EXACTLY_ONCE: every record exactly once, each key in order. AT_LEAST_ONCE: every record, each key in order
+    but for replays (and some replay happened, when `replayed`)."""
+    counts = Counter(tail.records())
+    assert set(counts) == sequenced(partitions, per_partition)
+    per_key = tail.per_key()
+    assert len(per_key) == partitions * job.KEYS_PER_PARTITION
+    if guarantee == DeliveryGuarantee.EXACTLY_ONCE:
+        assert max(counts.values()) == 1, f"duplicates: {[r for r, n in counts.items() if n > 1][:10]}"
+        assert all(numbers == sorted(numbers) for numbers in per_key.values())
+    else:
+        if replayed:
+            assert sum(counts.values()) > len(counts), "the failures replayed records: the run proves something"
+        assert all(in_order_but_replays(numbers, job.KEYS_PER_PARTITION) for numbers in per_key.values())

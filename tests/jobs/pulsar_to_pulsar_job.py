@@ -3,7 +3,8 @@
 Runs in-process (tests call `build` on a `checkpointed_env`) or on a standalone cluster:
 
     flink run -py tests/jobs/pulsar_to_pulsar_job.py --service-url U --admin-url A --topic IN --target OUT \
-        --guarantee EXACTLY_ONCE --marker-dir DIR [--fail-at 4000,11000] [--parallelism 2] [--checkpoint-ms 500]
+        --guarantee EXACTLY_ONCE --marker-dir DIR [--fail-at 4000,11000] [--parallelism 2] [--checkpoint-ms 500] \
+        [--max-records-per-poll 8] [--outage-timeout-ms 60000]
 
 The input is a sequenced topic (tests/sequenced.py: partition p holds "p:0", "p:1", ...). The unbounded source
 emits metadata rows; `ToMessage` turns each into a `PulsarMessage` with value "<p>:<seq>", key "p<p>-k<seq % 4>"
@@ -71,10 +72,12 @@ class ToMessage(MapFunction):
 
 
 def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, topic: str, target: str,
-          guarantee: DeliveryGuarantee, fail_at: list[int], marker_dir: str, max_records_per_poll: int = 8) -> None:
+          guarantee: DeliveryGuarantee, fail_at: list[int], marker_dir: str, max_records_per_poll: int = 8,
+          outage_timeout_ms: int = 60_000) -> None:
     """The job in `env`. The source offers at most 100 polls/s x `max_records_per_poll` records per split: the
     default 8 (3,200 records/s in all) stays below what the EXACTLY_ONCE sink writes on a loaded 2-core machine,
-    since under backpressure the barriers queue behind the source's backlog and checkpoints take many seconds."""
+    since under backpressure the barriers queue behind the source's backlog and checkpoints take many seconds.
+    `outage_timeout_ms` is both the source's broker outage timeout and the sink's send timeout."""
     source = (PulsarSource.builder()
               .set_service_url(service_url)
               .set_admin_url(admin_url)
@@ -83,6 +86,7 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
               .set_deserialization_schema(SimpleStringSchema())
               .set_emit_metadata()
               .set_max_records_per_poll(max_records_per_poll)
+              .set_broker_outage_timeout_ms(outage_timeout_ms)
               .build())
     sink = (PulsarSink.builder()
             .set_service_url(service_url)
@@ -92,6 +96,7 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
             .set_delivery_guarantee(guarantee)
             .set_topic_routing_mode(TopicRoutingMode.MESSAGE_KEY_HASH)
             .set_sink_name("pulsar-to-pulsar")
+            .set_producer_config({"send_timeout_millis": outage_timeout_ms})
             .build())
     messages = (source.create_stream(env)
                 .map(ToMessage(fail_at, marker_dir), output_type=Types.PICKLED_BYTE_ARRAY())
@@ -108,10 +113,12 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=2)
     parser.add_argument("--checkpoint-ms", type=int, default=500)
     parser.add_argument("--max-records-per-poll", type=int, default=8)
+    parser.add_argument("--outage-timeout-ms", type=int, default=60_000)
     args = parser.parse_args()
     env = checkpointed_env(args.parallelism, args.checkpoint_ms)
     build(env, args.service_url, args.admin_url, args.topic, args.target, DeliveryGuarantee[args.guarantee],
-          [int(n) for n in args.fail_at.split(",") if n], args.marker_dir, args.max_records_per_poll)
+          [int(n) for n in args.fail_at.split(",") if n], args.marker_dir, args.max_records_per_poll,
+          args.outage_timeout_ms)
     env.execute(f"pulsar-to-pulsar {args.guarantee}")
 
 
