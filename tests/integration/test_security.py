@@ -49,9 +49,13 @@ def mtls_broker() -> Iterator[Broker]:
 def issuer(secure_broker: Broker) -> Iterator[OAuth2Issuer]:
     """An OAuth2 issuer granting CLIENT_ID a JWT the secure broker accepts (signed with its secret key); a new
     one (new URL) per test, so no access token cached by an earlier test is reused."""
-    token = make_token((secure_broker.security_dir / "secret.key").read_bytes(), "admin")
-    with OAuth2Issuer(CLIENT_ID, CLIENT_SECRET, token) as running:
+    with OAuth2Issuer(CLIENT_ID, CLIENT_SECRET, access_token_for(secure_broker)) as running:
         yield running
+
+
+def access_token_for(broker: Broker) -> str:
+    """What the issuer grants: a JWT for the superuser, signed with the broker's token secret key."""
+    return make_token((broker.security_dir / "secret.key").read_bytes(), "admin")
 
 
 def oauth2_security(broker: Broker, issuer: OAuth2Issuer, folder: Path, client_secret: str) -> PulsarSecurity:
@@ -259,9 +263,8 @@ def test_oauth2_with_a_wrong_client_secret_fails_fast_naming_the_issuer(
 
 def test_oauth2_issuer_over_https_is_trusted_with_the_brokers_ca(secure_broker: Broker, tmp_path: Path) -> None:
     folder = secure_broker.security_dir
-    token = make_token((folder / "secret.key").read_bytes(), "admin")
     certificate = (str(folder / "broker.cert.pem"), str(folder / "broker.key.pem"))  # for 127.0.0.1
-    with OAuth2Issuer(CLIENT_ID, CLIENT_SECRET, token, certificate) as https_issuer:
+    with OAuth2Issuer(CLIENT_ID, CLIENT_SECRET, access_token_for(secure_broker), certificate) as https_issuer:
         assert https_issuer.url.startswith("https://")
         security = oauth2_security(secure_broker, https_issuer, tmp_path, CLIENT_SECRET)
         topic = unique_topic("oauth2-https")
