@@ -9,10 +9,20 @@ on, so AT_LEAST_ONCE and EXACTLY_ONCE refuse to open otherwise.
 PyFlink does not close the functions of a failed attempt (in local loopback mode its Python workers live on in
 the driver process): their clients would stay connected and keep EXACTLY_ONCE producer names taken. So a
 subtask's writer closes the writer an earlier attempt of the same subtask left open in this process.
+
+Metrics, per writer subtask in its group `pulsarSink` (a subgroup: the operator's own numRecordsOut counts records
+passed downstream): `numRecordsOut` and `numBytesOut` (payload bytes) count messages the broker acknowledged, and
+`pendingMessages` is how many messages awaited acknowledgement at the last bundle end (after its flush, so always 0
+under AT_LEAST_ONCE and EXACTLY_ONCE). They are updated at bundle ends from the writer's own counts, so recording
+costs nothing per record. Under NONE the counts trail until the next bundle ends; under EXACTLY_ONCE a replayed
+message the broker drops as a duplicate is still acknowledged and counted. A failed send fails the job at once
+(logged at ERROR with the sink, topic and cause), so there is no send-error counter: the job's exception history
+counts the failures.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +38,10 @@ from connector.sink.config import SinkConfig
 from connector.sink.message import to_message
 from connector.sink.writer import PulsarSinkError, PulsarWriter, Sequenced
 
+log = logging.getLogger(__name__)
+
 GAUGE = "pulsarSinkAcknowledgedMessages"
+METRIC_GROUP = "pulsarSink"
 
 # (sink instance, subtask index) -> the writer of the latest attempt opened in this process.
 _OPEN_WRITERS: dict[tuple[str, int], PulsarWriter] = {}
@@ -63,11 +76,15 @@ class _SequenceKey(KeySelector):
 
 
 def _open_writer(config: SinkConfig, instance: str, runtime_context: RuntimeContext) -> PulsarWriter:
-    subtask = (instance, runtime_context.get_index_of_this_subtask())
+    index = runtime_context.get_index_of_this_subtask()
+    subtask = (instance, index)
     left_open = _OPEN_WRITERS.pop(subtask, None)
     if left_open is not None:
+        log.info("sink %s subtask %d: closing the writer a failed attempt left open", config.sink_name, index)
         left_open.close()
     writer = _OPEN_WRITERS[subtask] = PulsarWriter(config)
+    log.info("sink %s subtask %d: writer opened (%s, topics %s)", config.sink_name, index,
+             config.delivery_guarantee.name, ", ".join(config.topics) or "chosen per record")
     return writer
 
 
@@ -79,10 +96,25 @@ def _close_writer(writer: PulsarWriter | None) -> None:
                 del _OPEN_WRITERS[subtask]
 
 
-def _on_bundle_end(config: SinkConfig, runtime_context: RuntimeContext, action: Callable[[], int]) -> None:
+def _log_failure(config: SinkConfig, error: PulsarSinkError) -> None:
+    log.error("sink %s (%s) fails the job: %s", config.sink_name, config.delivery_guarantee.name, error)
+
+
+def _on_bundle_end(config: SinkConfig, runtime_context: RuntimeContext, writer: PulsarWriter,
+                   action: Callable[[], int]) -> None:
+    """Run `action` (the writer's flush or check) at every bundle end and update the sink's metrics after it."""
     group = runtime_context.get_metrics_group()
     if isinstance(group, GenericMetricGroup):
-        group.gauge(GAUGE, action)
+        metrics = _SinkMetrics(group.add_group(METRIC_GROUP), writer)
+
+        def at_bundle_end() -> int:
+            try:
+                return metrics.measure(action)
+            except PulsarSinkError as error:
+                _log_failure(config, error)
+                raise
+
+        group.gauge(GAUGE, at_bundle_end)
     elif config.delivery_guarantee != DeliveryGuarantee.NONE:
         raise PulsarSinkError(
             f"deliveryGuarantee {config.delivery_guarantee.name} flushes before each checkpoint at the end of a "
@@ -100,10 +132,15 @@ class _Writer(ProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         self._writer = _open_writer(self._config, self._instance, runtime_context)
         at_least_once = self._config.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE
-        _on_bundle_end(self._config, runtime_context, self._writer.flush if at_least_once else self._writer.check)
+        _on_bundle_end(self._config, runtime_context, self._writer,
+                       self._writer.flush if at_least_once else self._writer.check)
 
     def process_element(self, value: Any, ctx: ProcessFunction.Context) -> None:
-        self._writer.write(value)
+        try:
+            self._writer.write(value)
+        except PulsarSinkError as error:
+            _log_failure(self._config, error)
+            raise
 
     def close(self) -> None:
         if self._writer is not None:
@@ -126,15 +163,43 @@ class _ExactlyOnceWriter(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._writer = _open_writer(self._config, self._instance, runtime_context)
-        _on_bundle_end(self._config, runtime_context, self._writer.flush)
+        _on_bundle_end(self._config, runtime_context, self._writer, self._writer.flush)
         self._state = runtime_context.get_state(
             ValueStateDescriptor("pulsar-sink-sequence", Types.PICKLED_BYTE_ARRAY()))
 
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> None:
         producer_name, last = self._state.value() or (
             f"{self._config.sink_name}-{self._instance}-{ctx.get_current_key()}", 0)
-        self._writer.write(value, Sequenced(producer_name, last + 1))
+        try:
+            self._writer.write(value, Sequenced(producer_name, last + 1))
+        except PulsarSinkError as error:
+            _log_failure(self._config, error)
+            raise
         self._state.update((producer_name, last + 1))
 
     def close(self) -> None:
         _close_writer(self._writer)
+
+
+class _SinkMetrics:
+    """numRecordsOut, numBytesOut (counters of acknowledged messages and their payload bytes), brought up to date by
+    `measure` at each bundle end, and pendingMessages (gauge; PyFlink evaluates a subgroup's gauges after its parent's,
+    so after `measure`)."""
+
+    def __init__(self, group: GenericMetricGroup, writer: PulsarWriter) -> None:
+        self._writer = writer
+        self._records = group.counter("numRecordsOut")
+        self._bytes = group.counter("numBytesOut")
+        self._counted_records = 0
+        self._counted_bytes = 0
+        group.gauge("pendingMessages", lambda: writer.pending_messages)
+
+    def measure(self, action: Callable[[], int]) -> int:
+        """Run `action` (it returns the count acknowledged in total), then add what was acknowledged since the last
+        call to the counters; `action`'s result."""
+        acknowledged = action()
+        acknowledged_bytes = self._writer.acknowledged_bytes
+        self._records.inc(acknowledged - self._counted_records)
+        self._bytes.inc(acknowledged_bytes - self._counted_bytes)
+        self._counted_records, self._counted_bytes = acknowledged, acknowledged_bytes
+        return acknowledged

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, Iterable
 
 import pulsar
@@ -34,7 +35,7 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescri
 from checkpoint.position import Position
 from checkpoint.split_state import SplitState
 from connector.source.assignment import MAX_PARALLELISM, routing_key
-from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
+from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, Counter, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.lag import LagSampler
@@ -45,9 +46,6 @@ log = logging.getLogger(__name__)
 INITIAL = "initial"  # split known when the job first ran: starts at the configured start cursor
 NEW = "new"          # split discovered later: starts at earliest, so nothing written to it is missed
 REMOVE = "remove"    # split whose topic or partition is gone: reader closed, state dropped
-
-SKIPPED_METRIC = "pulsarSourceSkippedMessages"
-DEAD_LETTERED_METRIC = "pulsarSourceDeadLetteredMessages"
 
 # (split, action, routing key): readers are keyed by the routing key, which places splits evenly (assignment.py).
 _SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])
@@ -134,6 +132,7 @@ class _DiscoverSplits(KeyedProcessFunction):
                 known[split] = [origin, ordinal]
                 log.info("split %s discovered (%s)", split, origin)
             if stored is None or added or removed:
+                log.info("split discovery: %d splits (%d added, %d removed)", len(known), len(added), len(removed))
                 self._known.update(json.dumps(known, sort_keys=True))
         for split, (origin, ordinal) in known.items():
             yield split, origin, self._key(split, ordinal)
@@ -158,16 +157,12 @@ class _ReadSplit(KeyedProcessFunction):
         self._readers: dict[str, SplitReader] = {}
         self._deserialize = self._source.deserialization_schema.deserialize_message
         self._metadata = self._source.emit_metadata
-        metrics = runtime_context.get_metrics_group()
-        policy = self._source.bad_message_policy
-        dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
-            if policy is BadMessagePolicy.DEAD_LETTER else None
-        self._metrics = metrics
+        self._subtask = runtime_context.get_index_of_this_subtask()
+        self._metrics = runtime_context.get_metrics_group()
         self._split_metrics: dict[str, _SplitMetrics] = {}
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
-        self._bad_messages = BadMessageHandler(policy, type(self._source.deserialization_schema).__name__,
-                                               metrics.counter(SKIPPED_METRIC), metrics.counter(DEAD_LETTERED_METRIC),
-                                               dead_letter)
+        self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
+            if self._source.bad_message_policy is BadMessagePolicy.DEAD_LETTER else None
 
     def close(self) -> None:
         self._lag.close()
@@ -185,6 +180,7 @@ class _ReadSplit(KeyedProcessFunction):
             reader = self._readers.pop(split, None)
             if reader is not None:
                 reader.close()
+            log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
             self._lag.untrack(split)
             self._state.clear()
             return
@@ -197,11 +193,11 @@ class _ReadSplit(KeyedProcessFunction):
             while not reader.state.finished:
                 messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
                 metrics.record(messages)
-                yield from self._records(messages)
+                yield from self._records(messages, metrics)
         else:
             messages = reader.poll(source.max_records_per_poll, 0)
             metrics.record(messages)
-            yield from self._records(messages)
+            yield from self._records(messages, metrics)
         self._state.update(reader.state.to_json())
 
     def _open_reader(self, split: str, origin: str) -> SplitReader:
@@ -209,6 +205,7 @@ class _ReadSplit(KeyedProcessFunction):
         state = SplitState.from_json(stored) if stored else SplitState(split)
         source = self._source
         start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
+        log.info("split %s (%s) added to reader subtask %d", split, origin, self._subtask)
         reader = SplitReader(self._client, self._admin, state, start, source.stop_cursor,
                              source.receiver_queue_size, source.broker_outage_timeout_ms / 1000)
         self._readers[split] = reader
@@ -216,17 +213,21 @@ class _ReadSplit(KeyedProcessFunction):
                         if reader.state.last_emitted else None)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N
-            self._split_metrics[split] = _SplitMetrics(self._metrics.add_group("split", label),
-                                                       lambda: self._lag.lag(split))
+            self._split_metrics[split] = _SplitMetrics(
+                self._metrics.add_group("split", label), lambda: self._lag.lag(split),
+                lambda skipped, dead_lettered: BadMessageHandler(
+                    source.bad_message_policy, type(source.deserialization_schema).__name__, skipped, dead_lettered,
+                    self._dead_letter))
         return reader
 
-    def _records(self, messages: list[pulsar.Message]) -> Iterable[Any]:
+    def _records(self, messages: list[pulsar.Message], metrics: _SplitMetrics) -> Iterable[Any]:
         deserialize = self._deserialize
         for message in messages:
             try:
                 value = deserialize(message)
             except Exception as error:
-                self._bad_messages.handle(message, error)  # raises under FAIL
+                metrics.decode_errors.inc()
+                metrics.bad_messages.handle(message, error)  # raises under FAIL
                 continue
             if not self._metadata:
                 yield value
@@ -238,15 +239,22 @@ class _ReadSplit(KeyedProcessFunction):
 
 
 class _SplitMetrics:
-    """A split's metrics, in the metric group `split=<tenant/namespace/topic-partition-N>` of its reader subtask.
+    """A split's metrics, in the metric group `split=<tenant/namespace/topic-partition-N>` of its reader subtask,
+    and the handler of its undecodable messages, which counts into them.
 
-    numRecordsIn, numBytesIn (counters); lastPublishTime (ms) and lag (entries behind the partition's end,
-    sampled every lagSampleIntervalMs; -1 until known) as gauges.
+    Counters: numRecordsIn, numBytesIn (every message read, decodable or not); decodeErrors (every message that
+    did not decode, whatever the policy); skippedMessages and deadLetteredMessages (SKIP and DEAD_LETTER).
+    Gauges: lastPublishTime (ms) and lag (entries behind the partition's end, sampled every lagSampleIntervalMs;
+    -1 until known).
     """
 
-    def __init__(self, group: Any, lag: Any) -> None:
+    def __init__(self, group: Any, lag: Callable[[], int],
+                 bad_message_handler: Callable[[Counter, Counter], BadMessageHandler]) -> None:
+        """`bad_message_handler(skipped, dead_lettered)` makes the split's handler counting into those counters."""
         self._records = group.counter("numRecordsIn")
         self._bytes = group.counter("numBytesIn")
+        self.decode_errors = group.counter("decodeErrors")
+        self.bad_messages = bad_message_handler(group.counter("skippedMessages"), group.counter("deadLetteredMessages"))
         self._last_publish_time = 0
         group.gauge("lastPublishTime", lambda: self._last_publish_time)
         group.gauge("lag", lag)

@@ -45,6 +45,11 @@ class SplitReader:
         self._disconnected_since: float | None = None
         if state.finished:
             return
+        if state.last_emitted is not None:
+            log.info("split %s restored at position %s: resumes after it", state.split,
+                     pulsar.MessageId.deserialize(state.last_emitted))
+        else:
+            log.info("split %s has no stored position: starts at %s", state.split, start)
         if stop.kind is StopKind.LATEST and state.stop_at is None:
             self.state = replace(self.state, stop_at=_last_message_id(admin, state.split))
         if start.kind is StartKind.LATEST and state.last_emitted is None:
@@ -151,9 +156,7 @@ def _open(client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: S
                                  f"{admin.explain_connection_failure()}") from error
 
     if state.last_emitted is not None:
-        log.info("split %s resumes after %s", state.split, pulsar.MessageId.deserialize(state.last_emitted))
         return reader(pulsar.MessageId.deserialize(state.last_emitted), False)
-    log.info("split %s starts at %s", state.split, start)
     if start.kind in (StartKind.EARLIEST, StartKind.LATEST):  # latest on a partition still empty
         return reader(pulsar.MessageId.earliest, True)
     if start.kind is StartKind.MESSAGE_ID:
