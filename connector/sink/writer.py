@@ -13,6 +13,7 @@ Contracts:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -29,7 +30,10 @@ from connector.sink.message import PulsarMessage, to_message
 from connector.topics import full_name, split_partition
 from connector.worker_watchdog import close_when_taskmanager_dies
 
-# A producer name stays taken until the broker notices its old connection is gone (a killed TaskManager).
+log = logging.getLogger(__name__)
+
+# A producer name stays taken until the broker drops its old connection (a lost attempt whose worker has not
+# closed it yet: see worker_watchdog.py; a host gone from the network until the broker's keepalive notices).
 PRODUCER_BUSY_RETRY_S = 90.0
 
 
@@ -171,6 +175,7 @@ class PulsarWriter:
                     "send_timeout_millis": 0, "block_if_queue_full": False,
                     "max_pending_messages": self._config.max_pending_messages}
         deadline = time.monotonic() + PRODUCER_BUSY_RETRY_S
+        attempt = 0
         while True:
             try:
                 return self._client.create_producer(topic, producer_name=producer_name, **settings)
@@ -178,6 +183,10 @@ class PulsarWriter:
                 if time.monotonic() > deadline:
                     raise PulsarSinkError(f"cannot create producer {producer_name!r} on topic {topic}: the name is "
                                           f"still in use after {PRODUCER_BUSY_RETRY_S:.0f} s ({error})") from error
+                if attempt % 10 == 0:
+                    log.warning("producer name %r on topic %s is still held by an earlier connection (a lost "
+                                "attempt's); retrying for up to %.0f s", producer_name, topic, PRODUCER_BUSY_RETRY_S)
+                attempt += 1
                 time.sleep(1)
             except pulsar.PulsarException as error:
                 raise PulsarSinkError(f"cannot create a producer on topic {topic}: {type(error).__name__}: "

@@ -14,22 +14,12 @@ from pyflink.datastream import StreamExecutionEnvironment
 from connector import PulsarSource, SimpleStringSchema
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
+from tests.integration.sink_helpers import NO_AUTO_CREATE_NAMESPACE, namespace, new_topic
 from tests.sequenced import create_sequenced_topic, read_results
 from tools.flink_cluster import FlinkCluster
 from tools.pulsar_standalone import Broker, start, stop
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
-
-
-@pytest.fixture()
-def restartable_broker() -> Broker:
-    """A broker of this test's own, which it may stop and start (same data dir)."""
-    # Ports below the ephemeral range (32768+): a client retrying against a stopped broker can otherwise
-    # connect to itself on the broker's port and keep the restart from binding it.
-    own = Broker(name="restartable", port=20650, web_port=20080)
-    start(own)
-    yield own
-    stop(own)
 
 
 def run_sequenced(cluster: FlinkCluster, restartable: Broker, results: Broker, tmp_path: Path, outage_s: float,
@@ -86,8 +76,10 @@ def test_outage_past_the_timeout_fails_and_restarts_from_the_checkpoint(
                for failure in failures), [failure[:300] for failure in failures]
 
 
-def test_deleted_topic_fails_the_job_clearly_when_asked(broker, admin: PulsarAdmin, pulsar_client: pulsar.Client,
-                                                        topic: str) -> None:
+def test_deleted_topic_fails_the_job_clearly_when_asked(broker, admin: PulsarAdmin,
+                                                        pulsar_client: pulsar.Client) -> None:
+    # Without auto topic creation: the reader reconnecting after the deletion would otherwise recreate the topic.
+    topic = new_topic(namespace(admin, NO_AUTO_CREATE_NAMESPACE, auto_create=False), "deleted")
     admin.create_topic(topic)
     pulsar_client.create_producer(topic).send(b"one")
     config = Configuration()
