@@ -46,7 +46,8 @@ def test_broker_outage_mid_run(guarantee: DeliveryGuarantee, outage_s: float, ti
     job_id = flink_cluster.submit(Path(job.__file__), [
         "--service-url", restartable_broker.service_url, "--admin-url", restartable_broker.admin_url,
         "--topic", source_topic, "--target", target, "--guarantee", guarantee.name, "--marker-dir", str(tmp_path),
-        "--checkpoint-ms", "1000", "--max-records-per-poll", "4", "--outage-timeout-ms", str(timeout_ms)])
+        "--checkpoint-ms", "1000", "--max-records-per-poll", "4", "--outage-timeout-ms", str(timeout_ms),
+        "--restart-delay", "5 s"])  # 20 restarts outlast the outage and a slow broker start
     try:
         flink_cluster.wait_for_checkpoints(job_id, 2, timeout_s=210)
         tail.drain()

@@ -36,7 +36,8 @@ def run_sequenced(cluster: FlinkCluster, restartable: Broker, results: Broker, t
         "--service-url", restartable.service_url, "--admin-url", restartable.admin_url, "--topic", topic,
         "--results-topic", results_topic, "--results-service-url", results.service_url,
         "--marker-dir", str(tmp_path), "--per-partition", "10000", "--parallelism", "2", "--checkpoint-ms", "500",
-        "--max-records-per-poll", "3", "--broker-outage-timeout-ms", str(outage_timeout_ms)])
+        "--max-records-per-poll", "3", "--broker-outage-timeout-ms", str(outage_timeout_ms),
+        "--restart-delay", "5 s"])  # 20 restarts outlast the outage and a slow broker start
     results_client = pulsar.Client(results.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
     try:
         deadline = time.monotonic() + 120

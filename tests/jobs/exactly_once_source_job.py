@@ -97,15 +97,16 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
      .print())
 
 
-def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None = None
-                     ) -> StreamExecutionEnvironment:
-    """A streaming env with checkpoints, restarts on failure, short bundles, and optionally a savepoint to resume."""
+def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None = None,
+                     restart_delay: str = "1 s") -> StreamExecutionEnvironment:
+    """A streaming env with checkpoints, 20 restarts `restart_delay` apart, short bundles, and optionally a savepoint
+    to resume. Jobs that outlive a broker outage need 20 x `restart_delay` to exceed it."""
     config = Configuration()
     if savepoint:
         config.set_string("execution.state-recovery.path", savepoint)
     config.set_string("restart-strategy.type", "fixed-delay")
     config.set_string("restart-strategy.fixed-delay.attempts", "20")
-    config.set_string("restart-strategy.fixed-delay.delay", "1 s")
+    config.set_string("restart-strategy.fixed-delay.delay", restart_delay)
     config.set_string("python.fn-execution.bundle.time", "100")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(parallelism)
@@ -123,9 +124,10 @@ def main() -> None:
     parser.add_argument("--checkpoint-ms", type=int, default=1000)
     parser.add_argument("--max-records-per-poll", type=int, default=2000)
     parser.add_argument("--broker-outage-timeout-ms", type=int, default=60_000)
+    parser.add_argument("--restart-delay", default="1 s")
     parser.add_argument("--results-service-url")
     args = parser.parse_args()
-    env = checkpointed_env(args.parallelism, args.checkpoint_ms)
+    env = checkpointed_env(args.parallelism, args.checkpoint_ms, restart_delay=args.restart_delay)
     fail_at = [int(x) for x in args.fail_at.split(",") if x]
     build(env, args.service_url, args.admin_url, args.topic, args.results_topic, args.per_partition, fail_at,
           args.marker_dir, args.max_records_per_poll, args.broker_outage_timeout_ms, args.results_service_url)

@@ -4,7 +4,7 @@ Runs in-process (tests call `build` on a `checkpointed_env`) or on a standalone 
 
     flink run -py tests/jobs/pulsar_to_pulsar_job.py --service-url U --admin-url A --topic IN --target OUT \
         --guarantee EXACTLY_ONCE --marker-dir DIR [--fail-at 4000,11000] [--parallelism 2] [--checkpoint-ms 500] \
-        [--max-records-per-poll 8] [--outage-timeout-ms 60000]
+        [--max-records-per-poll 8] [--outage-timeout-ms 60000] [--restart-delay "1 s"]
 
 The input is a sequenced topic (tests/sequenced.py: partition p holds "p:0", "p:1", ...). The unbounded source
 emits metadata rows; `ToMessage` turns each into a `PulsarMessage` with value "<p>:<seq>", key "p<p>-k<seq % 4>"
@@ -114,8 +114,9 @@ def main() -> None:
     parser.add_argument("--checkpoint-ms", type=int, default=500)
     parser.add_argument("--max-records-per-poll", type=int, default=8)
     parser.add_argument("--outage-timeout-ms", type=int, default=60_000)
+    parser.add_argument("--restart-delay", default="1 s")
     args = parser.parse_args()
-    env = checkpointed_env(args.parallelism, args.checkpoint_ms)
+    env = checkpointed_env(args.parallelism, args.checkpoint_ms, restart_delay=args.restart_delay)
     build(env, args.service_url, args.admin_url, args.topic, args.target, DeliveryGuarantee[args.guarantee],
           [int(n) for n in args.fail_at.split(",") if n], args.marker_dir, args.max_records_per_poll,
           args.outage_timeout_ms)
