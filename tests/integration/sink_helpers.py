@@ -73,8 +73,10 @@ class TargetTail:
             while reader.has_message_available():
                 messages.append(reader.read_next(10_000))
 
-    def wait_for_all(self, expected: set[tuple[int, int]], timeout_s: float, job_ended: Callable[[], bool]) -> None:
-        """Return once every `expected` record was read; fail when time is out or the job ended first."""
+    def wait_for_all(self, expected: set[tuple[int, int]], timeout_s: float, job_ended: Callable[[], bool],
+                     each_second: Callable[[], None] = lambda: None) -> None:
+        """Return once every `expected` record was read; fail when time is out or the job ended first.
+        `each_second` runs once a second while waiting (e.g. a supervisor replacing lost TaskManagers)."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -86,6 +88,7 @@ class TargetTail:
                 return
             assert not job_ended(), f"the job ended with {missing} of {len(expected)} records missing"
             assert time.monotonic() < deadline, f"{missing} of {len(expected)} records still missing"
+            each_second()
             time.sleep(1)
 
     def records(self) -> list[tuple[int, int]]:
