@@ -6,18 +6,21 @@ PyFlink 2.3's worker was seen hanging for minutes in a logging deadlock after lo
 Pulsar connections live on with it, and an EXACTLY_ONCE sink's producer names stay taken, so the restarted
 attempt's writers get ProducerBusy until the orphan goes.
 
-`close_when_taskmanager_dies(close)` finds the nearest `java` process among this process's ancestors (the
-TaskManager, or the JVM of a local process-mode mini cluster) and checks it every `CHECK_INTERVAL_S`. Once it is
-gone (or its pid was reused), the registered closers run (for at most `CLOSE_TIMEOUT_S` in all) and the process
-exits with `EXIT_CODE`: nothing can use a worker whose TaskManager is gone. A process with no `java` ancestor
-(a loopback-mode worker inside the Python driver, a plain script) is never watched. Linux only (/proc); elsewhere
-it does nothing.
+`close_when_taskmanager_dies(close)` looks once per process for the nearest `java` process among its ancestors
+(the TaskManager, or the JVM of a local process-mode mini cluster) and then checks it every `CHECK_INTERVAL_S`.
+Once it is gone (or its pid was reused), the registered closers run (for at most `CLOSE_TIMEOUT_S` in all) and the
+process exits with `EXIT_CODE`: nothing can use a worker whose TaskManager is gone. Closers are bound methods held
+weakly, so a client the worker dropped is forgotten. A process with no `java` ancestor (a loopback-mode worker
+inside the Python driver, a plain script) is never watched and keeps nothing. Linux only (/proc); elsewhere it
+does nothing.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,22 +30,23 @@ EXIT_CODE = 70
 JVM_NAME = "java"
 
 _lock = threading.Lock()
-_closers: list[Callable[[], None]] = []
-_thread: threading.Thread | None = None
+_closers: list[weakref.WeakMethod] = []
+_watching: bool | None = None  # None until the first registration looked for the JVM
 
 
 def close_when_taskmanager_dies(close: Callable[[], None]) -> None:
-    """Call `close` (then end this process) once the JVM that started this worker is gone; see the module doc."""
-    global _thread
+    """Call `close` (a bound method, held weakly), then end this process, once the JVM that started this worker
+    is gone; see the module doc."""
+    global _watching
     with _lock:
-        _closers.append(close)
-        if _thread is not None:
-            return
-        jvm = nearest_ancestor_named(JVM_NAME)
-        if jvm is None:
-            return
-        _thread = threading.Thread(target=_watch, args=jvm, name="pulsar-taskmanager-watchdog", daemon=True)
-        _thread.start()
+        if _watching is None:
+            jvm = nearest_ancestor_named(JVM_NAME)
+            _watching = jvm is not None
+            if jvm is not None:
+                threading.Thread(target=_watch, args=jvm, name="pulsar-taskmanager-watchdog", daemon=True).start()
+        if _watching:
+            _closers[:] = [ref for ref in _closers if ref() is not None]
+            _closers.append(weakref.WeakMethod(close))
 
 
 def nearest_ancestor_named(name: str, pid: int | None = None) -> tuple[int, str] | None:
@@ -79,9 +83,8 @@ def _alive(pid: int, start_time: str) -> bool:
 
 
 def _watch(pid: int, start_time: str) -> None:
-    stopped = threading.Event()
     while _alive(pid, start_time):
-        stopped.wait(CHECK_INTERVAL_S)
+        time.sleep(CHECK_INTERVAL_S)
     closing = threading.Thread(target=_close_all, name="pulsar-orphan-close", daemon=True)
     closing.start()
     closing.join(CLOSE_TIMEOUT_S)
@@ -100,8 +103,10 @@ def _write_stderr(text: str) -> None:
 
 def _close_all() -> None:
     with _lock:
-        closers = list(_closers)
+        closers = [ref() for ref in _closers]
     for close in closers:
+        if close is None:
+            continue
         try:
             close()
         except Exception as error:  # the process ends next: a client that fails to close is closed by the exit

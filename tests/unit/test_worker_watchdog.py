@@ -19,8 +19,11 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from connector.worker_watchdog import close_when_taskmanager_dies
-marker = Path(sys.argv[1])
-close_when_taskmanager_dies(lambda: marker.write_text("closed"))
+class Client:
+    def close(self):
+        Path(sys.argv[1]).write_text("closed")
+client = Client()
+close_when_taskmanager_dies(client.close)
 print("watching", flush=True)
 time.sleep(120)
 """
