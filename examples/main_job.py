@@ -1,8 +1,8 @@
 """The main job: Pulsar -> Python transform -> Pulsar, exactly once, then checked record by record.
 
-    ./dev demo [--records 20000]
+    ./dev demo [--records 20000] [--service-url pulsar://127.0.0.1:6650] [--admin-url http://127.0.0.1:8080]
 
-Uses the local broker on 6650/8080 (`./dev demo` starts one if none runs). Writes sample orders to a new
+Uses the local broker on 6650/8080 by default (`./dev demo` starts one if none runs). Writes sample orders to a new
 4-partition input topic, runs a checkpointed PyFlink job that reads them with PulsarSource, transforms each in
 Python and writes it with PulsarSink (EXACTLY_ONCE, routed by key), then reads the output topic back and prints
 what it verified: every input record arrived exactly once, and each key's records kept their order.
@@ -62,15 +62,15 @@ def enrich(record: Row) -> PulsarMessage:
                          properties={"source-message-id": record.message_id.hex()})
 
 
-def run_job(input_topic: str, output_topic: str) -> float:
+def run_job(service_url: str, admin_url: str, input_topic: str, output_topic: str) -> float:
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(2)
     env.enable_checkpointing(2_000)
-    source = (PulsarSource.builder().set_service_url(SERVICE_URL).set_admin_url(ADMIN_URL)
+    source = (PulsarSource.builder().set_service_url(service_url).set_admin_url(admin_url)
               .set_topics(input_topic).set_deserialization_schema(SimpleStringSchema())
               .set_start_cursor(StartCursor.earliest()).set_bounded_stop_cursor(StopCursor.latest())
               .set_emit_metadata().build())
-    sink = (PulsarSink.builder().set_service_url(SERVICE_URL).set_admin_url(ADMIN_URL)
+    sink = (PulsarSink.builder().set_service_url(service_url).set_admin_url(admin_url)
             .set_topics(output_topic).set_serialization_schema(SimpleStringSchema())
             .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
             .set_topic_routing_mode(TopicRoutingMode.MESSAGE_KEY_HASH)
@@ -106,14 +106,16 @@ def verify(client: pulsar.Client, output_topic: str, expected: int) -> dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--service-url", default=SERVICE_URL)
+    parser.add_argument("--admin-url", default=ADMIN_URL)
     args = parser.parse_args()
     run = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
-    admin = PulsarAdmin(ADMIN_URL)
-    client = pulsar.Client(SERVICE_URL, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
+    admin = PulsarAdmin(args.admin_url)
+    client = pulsar.Client(args.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
     input_topic, output_topic = prepare(admin, run)
     produce_orders(client, input_topic, args.records)
     print(f"produced {args.records} orders to {input_topic} ({PARTITIONS} partitions, keyed by customer)")
-    seconds = run_job(input_topic, output_topic)
+    seconds = run_job(args.service_url, args.admin_url, input_topic, output_topic)
     print(f"PyFlink job (parallelism 2, checkpoints every 2 s, EXACTLY_ONCE sink) finished in {seconds:.1f} s")
     result = verify(client, output_topic, args.records)
     client.close()

@@ -1,8 +1,13 @@
-"""Shared fixtures: one real Pulsar broker for the whole session, unique topics per test."""
+"""Shared fixtures: one real Pulsar broker for the whole session, unique topics per test.
+
+A run stops every broker and cluster it started, also when a test fails or the run is interrupted: SIGTERM
+becomes a KeyboardInterrupt, after which pytest still tears its fixtures down.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 
@@ -18,11 +23,21 @@ TEST_BROKER = Broker(name="test", port=int(os.environ.get("TEST_PULSAR_PORT", "1
                      web_port=int(os.environ.get("TEST_PULSAR_WEB_PORT", "18080")))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @pytest.fixture(scope="session")
-def broker() -> Broker:
-    """A running local broker; started once, left running for later sessions (`start` is idempotent)."""
+def broker() -> Iterator[Broker]:
+    """The session's local broker, stopped when the session ends (a running one is reused and left alone)."""
+    already_running = TEST_BROKER.pid() is not None and TEST_BROKER.is_serving()
     start(TEST_BROKER)
-    return TEST_BROKER
+    yield TEST_BROKER
+    if not already_running:
+        stop(TEST_BROKER)
 
 
 @pytest.fixture()
@@ -31,6 +46,15 @@ def restartable_broker() -> Iterator[Broker]:
     # Ports below the ephemeral range (32768+): a client retrying against a stopped broker can otherwise
     # connect to itself on the broker's port and keep the restart from binding it.
     own = Broker(name="restartable", port=20650, web_port=20080)
+    start(own)
+    yield own
+    stop(own)
+
+
+@pytest.fixture(scope="session")
+def storage_broker() -> Iterator[Broker]:
+    """A broker with no entry cache: every read comes from the bookie, as a backlog's does in production."""
+    own = Broker(name="storage", port=21650, web_port=21080, entry_cache=False)
     start(own)
     yield own
     stop(own)

@@ -2,6 +2,7 @@
 
     python -m tools.pulsar_standalone start [--name N] [--port 6650] [--web-port 8080] [--deduplication]
                                             [--auth-token] [--tls [--tls-client-auth]]
+                                            [--no-entry-cache] [--local-transport]
     python -m tools.pulsar_standalone stop|status|wipe [--name N]
 
 The broker's classpath (tools/pulsar/pom.xml, Pulsar 4.2.4) is resolved once with Maven into
@@ -59,6 +60,12 @@ class Broker:
     auth_token: bool = False
     tls: bool = False
     tls_client_auth: bool = False
+    entry_cache: bool = True
+    """False: the broker keeps no entry cache, so every read comes from the bookie (what a backlog reads)."""
+    local_transport: bool = False
+    """True: the embedded bookie talks to the broker in-process, as before issue 11. That transport cannot carry
+    entries of 16 KiB or more back to the broker, so stored batched data stops being readable: kept only to
+    test how the source reports a broker that does not deliver."""
 
     def __post_init__(self) -> None:
         if self.tls_client_auth and not self.tls:
@@ -165,11 +172,13 @@ def write_config(broker: Broker) -> Path:
         "defaultRetentionTimeInMinutes": -1,
         "defaultRetentionSizeInMB": -1,
         "brokerShutdownTimeoutMs": 3000,
-        # The embedded bookie talks to the broker in-process: no TCP port of its own, which the standalone
-        # would otherwise pick at random on first start and fail to bind again on a restart.
-        "enableLocalTransport": "true",
-        "disableServerSocketBind": "true",
+        # The embedded bookie listens on TCP on a fixed port (--bookkeeper-port, port+1), so a restart on the same
+        # data binds it again. Its in-process transport cannot return entries of 16 KiB or more to the broker.
+        "enableLocalTransport": str(broker.local_transport).lower(),
+        "disableServerSocketBind": str(broker.local_transport).lower(),
     }
+    if not broker.entry_cache:
+        settings["managedLedgerCacheSizeMB"] = 0
     if broker.auth_token:
         settings.update({
             "authenticationEnabled": "true",
@@ -361,11 +370,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls", action="store_true", help="TLS listeners with a self-signed CA")
     parser.add_argument("--tls-client-auth", action="store_true",
                         help="with --tls: mutual TLS, clients need a certificate signed by the CA (one is made)")
+    parser.add_argument("--no-entry-cache", action="store_true",
+                        help="no broker entry cache: every read comes from the bookie, as a backlog's does")
+    parser.add_argument("--local-transport", action="store_true",
+                        help="the pre-issue-11 in-process bookie transport, which cannot read back entries >= 16 KiB")
     args = parser.parse_args(argv)
     if args.tls_client_auth and not args.tls:
         parser.error("--tls-client-auth needs --tls")
     broker = Broker(args.name, args.port, args.web_port, args.deduplication, args.auth_token, args.tls,
-                    args.tls_client_auth)
+                    args.tls_client_auth, entry_cache=not args.no_entry_cache,
+                    local_transport=args.local_transport)
     try:
         if args.command == "start":
             start(broker)

@@ -41,6 +41,7 @@ from connector.sink.config import SinkConfig
 from connector.sink.dedup import deduplication_problem
 from connector.sink.router import KeyHashTopicRouter, RoundRobinTopicRouter, TopicRouter, TopicRoutingMode
 from connector.topics import TopicName
+from connector.urls import check_admin_url, check_service_url
 
 # Producer settings the sink makes itself; the rest of `pulsar.Client.create_producer`'s keywords pass through.
 _MANAGED_PRODUCER_OPTIONS = {"topic", "producer_name", "schema", "message_router", "message_routing_mode",
@@ -145,9 +146,9 @@ class PulsarSinkBuilder:
 
     def build(self) -> PulsarSink:
         """The sink; raises ValueError naming the first option that is missing or wrong."""
-        if not self._service_url or not self._service_url.startswith(("pulsar://", "pulsar+ssl://")):
-            raise ValueError(f"serviceUrl must be pulsar://host:port or pulsar+ssl://host:port, "
-                             f"not {self._service_url!r}")
+        check_service_url(self._service_url)
+        if self._admin_url is not None:  # optional: only EXACTLY_ONCE needs it (checked below)
+            check_admin_url(self._admin_url)
         if not self._topics and self._topic_selector is None:
             raise ValueError("topics: set the target topics (set_topics) or a topic selector (set_topic_selector)")
         if self._topics and self._topic_selector is not None:

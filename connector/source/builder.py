@@ -31,6 +31,7 @@ from connector.source.bad_message import BadMessagePolicy
 from connector.source.cursor import StartCursor, StopCursor
 from connector.source.discovery import TopicSubscription
 from connector.topics import full_name
+from connector.urls import check_admin_url, check_service_url
 from connector.worker_watchdog import close_when_taskmanager_dies
 
 DEFAULT_DISCOVERY_INTERVAL_MS = 30_000  # the Java connector's partitionDiscoveryIntervalMs default
@@ -56,6 +57,7 @@ class PulsarSource:
     bad_message_policy: BadMessagePolicy = BadMessagePolicy.FAIL
     dead_letter_topic: str | None = None
     broker_outage_timeout_ms: int = 60_000
+    split_stall_timeout_ms: int = 60_000
     fail_on_split_removal: bool = False
     lag_sample_interval_ms: int = 10_000
     name: str = "pulsar-source"
@@ -177,6 +179,13 @@ class PulsarSourceBuilder:
         self._options["broker_outage_timeout_ms"] = timeout_ms
         return self
 
+    def set_split_stall_timeout_ms(self, timeout_ms: int) -> PulsarSourceBuilder:
+        """A connected split that receives nothing for this long while its partition holds messages after its
+        position fails the job (a WARN comes after a quarter of it). Stalls are seen through the lag samples, so
+        this must exceed lagSampleIntervalMs. An idle, caught-up split never stalls."""
+        self._options["split_stall_timeout_ms"] = timeout_ms
+        return self
+
     def set_fail_on_split_removal(self, fail: bool = True) -> PulsarSourceBuilder:
         """When a topic or partition being read is deleted: end its split cleanly (default) or fail the job."""
         self._options["fail_on_split_removal"] = fail
@@ -204,8 +213,8 @@ class PulsarSourceBuilder:
 
     def build(self) -> PulsarSource:
         options = self._options
-        _require_url(options, "service_url", "serviceUrl", ("pulsar://", "pulsar+ssl://"))
-        _require_url(options, "admin_url", "adminUrl", ("http://", "https://"))
+        check_service_url(options.get("service_url"))
+        check_admin_url(options.get("admin_url"))
         if "deserialization_schema" not in options:
             raise ValueError("deserializationSchema is not set: call set_deserialization_schema(...)")
         if options["deserialization_schema"] is _FROM_REGISTRY:
@@ -225,10 +234,16 @@ class PulsarSourceBuilder:
                                ("max_records_per_poll", "maxRecordsPerPoll"),
                                ("receiver_queue_size", "receiverQueueSize"),
                                ("broker_outage_timeout_ms", "brokerOutageTimeoutMs"),
+                               ("split_stall_timeout_ms", "splitStallTimeoutMs"),
                                ("lag_sample_interval_ms", "lagSampleIntervalMs")):
             value = options.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise ValueError(f"{java_name} must be a positive int, got {value!r}")
+        stall_ms = options.get("split_stall_timeout_ms", PulsarSource.split_stall_timeout_ms)
+        lag_ms = options.get("lag_sample_interval_ms", PulsarSource.lag_sample_interval_ms)
+        if stall_ms <= lag_ms:
+            raise ValueError(f"splitStallTimeoutMs ({stall_ms}) must exceed lagSampleIntervalMs ({lag_ms}): stalls "
+                             "are seen through the lag samples")
         for key, kind in (("start_cursor", StartCursor), ("stop_cursor", StopCursor)):
             if key in options and not isinstance(options[key], kind):
                 raise ValueError(f"{key} must be a {kind.__name__}, got {options[key]!r}")
@@ -240,14 +255,6 @@ class PulsarSourceBuilder:
         # The schema checks the topics' registered schemas now, so a mismatch is reported before the job runs.
         schema = source.deserialization_schema.bind(source.new_admin(), self._topics)
         return replace(source, deserialization_schema=schema)
-
-
-def _require_url(options: dict[str, Any], key: str, java_name: str, schemes: tuple[str, ...]) -> None:
-    value = options.get(key)
-    if not value:
-        raise ValueError(f"{java_name} is not set: call set_{key}(...)")
-    if not isinstance(value, str) or not value.startswith(schemes):
-        raise ValueError(f"{java_name} {value!r} must start with one of {', '.join(schemes)}")
 
 
 def _check_bad_message_policy(options: dict[str, Any]) -> None:

@@ -40,6 +40,7 @@ from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.lag import LagSampler
 from connector.source.reader import SplitReader, SplitReadError
+from connector.source.stall import StallWatch
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +207,11 @@ class _ReadSplit(KeyedProcessFunction):
         source = self._source
         start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
         log.info("split %s (%s) added to reader subtask %d", split, origin, self._subtask)
+        stall_s = source.split_stall_timeout_ms / 1000
+        stall = StallWatch(split, lambda: self._lag.sample(split), warn_after_s=stall_s / 4, fail_after_s=stall_s)
         reader = SplitReader(self._client, self._admin, state, start, source.stop_cursor,
-                             source.receiver_queue_size, source.broker_outage_timeout_ms / 1000)
+                             source.receiver_queue_size, source.broker_outage_timeout_ms / 1000, stall,
+                             source.service_url)
         self._readers[split] = reader
         self._lag.track(split, lambda: Position.from_bytes(reader.state.last_emitted)
                         if reader.state.last_emitted else None)

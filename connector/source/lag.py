@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from checkpoint.position import Position
 from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.source.stall import LagSample
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +44,15 @@ def entries_behind(ledgers: list[tuple[int, int]], last_emitted: Position | None
 class LagSampler:
     """Samples, every `interval_s` in a daemon thread, how many entries each tracked split is behind.
 
-    `lag(split)` is the newest sample, or -1 before the first one (or while the admin API is unreachable).
+    `lag(split)` is the newest sample, or -1 before the first one (or while the admin API is unreachable);
+    `sample(split)` is the newest sample with the time it was taken, or None before the first one.
     """
 
     def __init__(self, admin: PulsarAdmin, interval_s: float) -> None:
         self._admin = admin
         self._interval_s = interval_s
         self._positions: dict[str, Callable[[], Position | None]] = {}
-        self._lags: dict[str, int] = {}
+        self._samples: dict[str, LagSample] = {}
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pulsar-lag-sampler", daemon=True)
         self._thread.start()
@@ -59,10 +62,14 @@ class LagSampler:
 
     def untrack(self, split: str) -> None:
         self._positions.pop(split, None)
-        self._lags.pop(split, None)
+        self._samples.pop(split, None)
 
     def lag(self, split: str) -> int:
-        return self._lags.get(split, -1)
+        sample = self._samples.get(split)
+        return -1 if sample is None or sample.entries_behind is None else sample.entries_behind
+
+    def sample(self, split: str) -> LagSample | None:
+        return self._samples.get(split)
 
     def close(self) -> None:
         self._stopped.set()
@@ -71,9 +78,12 @@ class LagSampler:
     def _run(self) -> None:
         while not self._stopped.wait(self._interval_s):
             for split, position in list(self._positions.items()):
+                # Position and time are taken before the call: a message that arrives during it makes the sample
+                # older than the split's last message, which StallWatch then ignores.
+                taken_at, emitted = time.monotonic(), position()
                 try:
                     ledgers = ledger_entries(self._admin.internal_stats(split))
-                    self._lags[split] = entries_behind(ledgers, position())
+                    self._samples[split] = LagSample(entries_behind(ledgers, emitted), taken_at)
                 except PulsarAdminError as error:
-                    self._lags[split] = -1
+                    self._samples[split] = LagSample(None, taken_at, str(error))
                     log.warning("lag of split %s not sampled: %s", split, error)

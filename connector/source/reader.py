@@ -16,6 +16,7 @@ from checkpoint.position import Position
 from checkpoint.split_state import SplitState
 from connector.admin import PulsarAdmin
 from connector.source.cursor import StartCursor, StartKind, StopCursor, StopKind
+from connector.source.stall import StallWatch
 from connector.topics import split_partition
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,15 @@ class SplitReader:
     """A Pulsar reader over one split, positioned from its state (or its start cursor when it has none)."""
 
     def __init__(self, client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
-                 stop: StopCursor, receiver_queue_size: int = 1000, outage_timeout_s: float = 60.0) -> None:
+                 stop: StopCursor, receiver_queue_size: int = 1000, outage_timeout_s: float = 60.0,
+                 stall: StallWatch | None = None, service_url: str = "") -> None:
+        """`stall`, when given, hears of every poll, so a reader that gets nothing while its partition holds
+        messages after its position fails (see `connector.source.stall`). `service_url` names the broker in errors.
+
+        Raises `SplitReadError` when the broker cannot be reached, also for a split that has nothing to read:
+        an unreachable broker never looks like an empty topic."""
         self.state = state
+        self._stall = stall
         self._stop = stop
         # Per message, `poll` asks the stop cursor only what it can answer: nothing for never(), positions for
         # message-id and latest stops, and the two timestamps (two client calls) only for time stops.
@@ -45,6 +53,7 @@ class SplitReader:
         self._disconnected_since: float | None = None
         if state.finished:
             return
+        _check_reachable(client, admin, state.split, service_url)
         if state.last_emitted is not None:
             log.info("split %s restored at position %s: resumes after it", state.split,
                      pulsar.MessageId.deserialize(state.last_emitted))
@@ -61,7 +70,7 @@ class SplitReader:
         if self._done(self._last_position()):
             self.state = replace(self.state, finished=True)
             return
-        self._reader = _open(client, admin, self.state, start, receiver_queue_size)
+        self._reader = _open(client, admin, self.state, start, receiver_queue_size, service_url)
 
     def poll(self, max_records: int, timeout_ms: int) -> list[pulsar.Message]:
         """Up to `max_records` messages after the last polled one, waiting at most `timeout_ms` for each.
@@ -80,6 +89,8 @@ class SplitReader:
                     self._finish()
                 else:
                     self._check_connected()
+                    if self._stall is not None and not messages:
+                        self._stall.idle(self._position_text())
                 break
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
@@ -97,7 +108,13 @@ class SplitReader:
                 break
         if messages:
             self.state = self.state.advanced_to(messages[-1].message_id().serialize())
+            if self._stall is not None:
+                self._stall.received()
         return messages
+
+    def _position_text(self) -> str:
+        last = self.state.last_emitted
+        return str(pulsar.MessageId.deserialize(last)) if last is not None else "its start (nothing read yet)"
 
     def _check_connected(self) -> None:
         """Raises once the reader has had no broker connection for longer than the outage timeout."""
@@ -142,17 +159,30 @@ def _last_message_id(admin: PulsarAdmin, split: str) -> bytes:
     return pulsar.MessageId(partition, last.ledger_id, last.entry_id, last.batch_index).serialize()
 
 
+def _check_reachable(client: pulsar.Client, admin: PulsarAdmin, split: str, service_url: str) -> None:
+    """A topic lookup over the binary protocol: raises SplitReadError naming URL and split when it fails."""
+    try:
+        client.get_topic_partitions(split)
+    except (pulsar.AuthenticationError, pulsar.AuthorizationError) as error:
+        raise SplitReadError(f"split {split}: the broker at {service_url or 'the service URL'} refused the client: "
+                             f"authentication failed (credentials missing, wrong or not allowed to read): "
+                             f"{error}") from error
+    except pulsar.PulsarException as error:
+        raise SplitReadError(f"split {split}: the broker at {service_url or 'the service URL'} could not be reached "
+                             f"({error}){admin.explain_connection_failure()}") from error
+
+
 def _open(client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
-          receiver_queue_size: int) -> pulsar.Reader:
+          receiver_queue_size: int, service_url: str) -> pulsar.Reader:
     def reader(message_id: pulsar.MessageId, inclusive: bool) -> pulsar.Reader:
         try:
             return client.create_reader(state.split, message_id, start_message_id_inclusive=inclusive,
                                         receiver_queue_size=receiver_queue_size)
         except (pulsar.AuthenticationError, pulsar.AuthorizationError) as error:
-            raise SplitReadError(f"opening a reader on split {state.split} failed: authentication failed "
+            raise SplitReadError(f"opening a reader on split {state.split} at {service_url} failed: authentication failed "
                                  f"(credentials missing, wrong or not allowed to read): {error}") from error
         except pulsar.PulsarException as error:
-            raise SplitReadError(f"opening a reader on split {state.split} failed: {error}"
+            raise SplitReadError(f"opening a reader on split {state.split} at {service_url} failed: {error}"
                                  f"{admin.explain_connection_failure()}") from error
 
     if state.last_emitted is not None:
