@@ -70,8 +70,9 @@ class _SequenceKey(KeySelector):
         key = to_message(value).sequence_key
         if key is None:
             raise PulsarSinkError(
-                "deliveryGuarantee EXACTLY_ONCE needs a sequence key on every record (PulsarMessage.sequence_key, "
-                f"or a `split` attribute as records of the Pulsar source have); this one has none: {value!r:.200}")
+                "deliveryGuarantee EXACTLY_ONCE needs a sequence key on every record (PulsarMessage.sequence_key; "
+                "for records of the Pulsar source, the `topic` of its metadata row, which names the split); this one "
+                f"has none: {value!r:.200}")
         return key
 
 

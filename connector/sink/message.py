@@ -29,11 +29,8 @@ class PulsarMessage:
 
 
 def to_message(element: Any) -> PulsarMessage:
-    """`element` itself when it is a `PulsarMessage`, else a message carrying `element` as its value.
-
-    A plain element's sequence key is its `split` attribute when it has one (records of the Pulsar source do).
-    """
+    """`element` itself when it is a `PulsarMessage`, else a message carrying `element` as its value and no key
+    or sequence key."""
     if isinstance(element, PulsarMessage):
         return element
-    split = getattr(element, "split", None)
-    return PulsarMessage(value=element, sequence_key=None if split is None else str(split))
+    return PulsarMessage(value=element)

@@ -1,6 +1,6 @@
 """The PyFlink glue of the source: a tick driver, split discovery, and keyed split readers.
 
-PyFlink has no Python source API, so the source is built from parts that exist (see shared NOTES):
+PyFlink has no Python source API, so the source is built from parts PyFlink has:
 
   unbounded:  datagen ticks (parallelism 1) -> key_by(0) -> _DiscoverSplits -> key_by(split) -> _ReadSplit
   bounded:    the splits found at build time (a bounded collection) -> key_by(split) -> _ReadSplit
