@@ -53,7 +53,6 @@ class SplitReader:
         self._disconnected_since: float | None = None
         if state.finished:
             return
-        _check_reachable(client, admin, state.split, service_url)
         if state.last_emitted is not None:
             log.info("split %s restored at position %s: resumes after it", state.split,
                      pulsar.MessageId.deserialize(state.last_emitted))
@@ -68,6 +67,9 @@ class SplitReader:
                 self.state = replace(self.state, last_emitted=last)
         self._latest = Position.from_bytes(self.state.stop_at) if self.state.stop_at else None
         if self._done(self._last_position()):
+            # Nothing to read, so no reader opens: look the split up anyway, so that an unreachable broker fails
+            # here instead of passing for an empty partition.
+            _check_reachable(client, admin, self.state.split, service_url)
             self.state = replace(self.state, finished=True)
             return
         self._reader = _open(client, admin, self.state, start, receiver_queue_size, service_url)
@@ -159,17 +161,23 @@ def _last_message_id(admin: PulsarAdmin, split: str) -> bytes:
     return pulsar.MessageId(partition, last.ledger_id, last.entry_id, last.batch_index).serialize()
 
 
+def _connection_error(what: str, split: str, service_url: str, admin: PulsarAdmin,
+                      error: pulsar.PulsarException) -> SplitReadError:
+    """The error for a failed binary-protocol call on `split`, naming the URL; a time-out is explained by asking
+    the admin API (which names a rejected credential that the C++ client reports as a time-out)."""
+    prefix = f"{what} split {split} at {service_url or 'the service URL'} failed"
+    if isinstance(error, (pulsar.AuthenticationError, pulsar.AuthorizationError)):
+        return SplitReadError(f"{prefix}: authentication failed (credentials missing, wrong or not allowed to "
+                              f"read): {error}")
+    return SplitReadError(f"{prefix}: {error}{admin.explain_connection_failure()}")
+
+
 def _check_reachable(client: pulsar.Client, admin: PulsarAdmin, split: str, service_url: str) -> None:
     """A topic lookup over the binary protocol: raises SplitReadError naming URL and split when it fails."""
     try:
         client.get_topic_partitions(split)
-    except (pulsar.AuthenticationError, pulsar.AuthorizationError) as error:
-        raise SplitReadError(f"split {split}: the broker at {service_url or 'the service URL'} refused the client: "
-                             f"authentication failed (credentials missing, wrong or not allowed to read): "
-                             f"{error}") from error
     except pulsar.PulsarException as error:
-        raise SplitReadError(f"split {split}: the broker at {service_url or 'the service URL'} could not be reached "
-                             f"({error}){admin.explain_connection_failure()}") from error
+        raise _connection_error("looking up", split, service_url, admin, error) from error
 
 
 def _open(client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
@@ -178,12 +186,8 @@ def _open(client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: S
         try:
             return client.create_reader(state.split, message_id, start_message_id_inclusive=inclusive,
                                         receiver_queue_size=receiver_queue_size)
-        except (pulsar.AuthenticationError, pulsar.AuthorizationError) as error:
-            raise SplitReadError(f"opening a reader on split {state.split} at {service_url} failed: authentication failed "
-                                 f"(credentials missing, wrong or not allowed to read): {error}") from error
         except pulsar.PulsarException as error:
-            raise SplitReadError(f"opening a reader on split {state.split} at {service_url} failed: {error}"
-                                 f"{admin.explain_connection_failure()}") from error
+            raise _connection_error("opening a reader on", state.split, service_url, admin, error) from error
 
     if state.last_emitted is not None:
         return reader(pulsar.MessageId.deserialize(state.last_emitted), False)
