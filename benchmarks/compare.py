@@ -25,6 +25,8 @@ Figures:
 - checkpoint duration: the REST API of the job's mini cluster (end-to-end duration, median and max).
 - recovery: after the latency window the map raises once; time from the raise to the first record the map sees
   after the restore (from the last completed checkpoint).
+- checkpoints under backpressure: our EXACTLY_ONCE pipeline (unbounded, source defaults) over a backlog written
+  before it starts, checkpoints every second; end-to-end duration p50/p99/max (REST API) until the last record.
 Writes results/bench-<time>.{md,json,png} and results/latest.{md,json,png}; prints the table.
 """
 
@@ -51,7 +53,7 @@ from pathlib import Path
 import pulsar
 
 from benchmarks import engines
-from connector.admin import PulsarAdmin
+from connector.admin import PulsarAdmin, PulsarAdminError
 from tools.pulsar_standalone import Broker, start, stop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +64,8 @@ PARTITIONS = 4
 PARALLELISM = 2
 CHECKPOINT_MS = 10_000
 NAMESPACE = "public/default"
+DEDUP_NAMESPACE = "public/bench-dedup"  # EXACTLY_ONCE output: the broker deduplicates here
+BACKLOG_CHECKPOINT_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ VARIANTS = [
     Variant("java-source", "Java connector 4.1.0-1.18, source -> map -> discard, PyFlink 1.18", "java", "1.18",
             "source"),
 ]
+# The backlog run (checkpoints under backpressure), not a throughput variant: its output needs deduplication.
+EXACTLY_ONCE_PIPELINE = Variant("ours-pipeline-eo", "ours, source -> map -> sink EXACTLY_ONCE, PyFlink 2.3", "ours",
+                                "2.3", "pipeline", "EXACTLY_ONCE")
 
 
 @dataclass
@@ -105,8 +112,8 @@ def client() -> pulsar.Client:
     return pulsar.Client(BROKER.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
 
 
-def new_topic(admin: PulsarAdmin, what: str) -> str:
-    topic = f"persistent://{NAMESPACE}/bench-{uuid.uuid4().hex[:8]}-{what}"
+def new_topic(admin: PulsarAdmin, what: str, namespace: str = NAMESPACE) -> str:
+    topic = f"persistent://{namespace}/bench-{uuid.uuid4().hex[:8]}-{what}"
     admin.create_partitioned_topic(topic, PARTITIONS)
     return topic
 
@@ -275,20 +282,22 @@ def checkpoint_summary(raw: dict) -> dict:
     counts = raw.get("counts", {})
     duration = raw.get("summary", {}).get("end_to_end_duration", {})
     return {"completed": counts.get("completed", 0), "failed": counts.get("failed", 0),
-            "p50_ms": duration.get("p50", duration.get("avg")), "max_ms": duration.get("max")}
+            "p50_ms": duration.get("p50", duration.get("avg")), "p99_ms": duration.get("p99"),
+            "max_ms": duration.get("max")}
 
 
 class Job:
     """One `pipeline_job.py` process for `variant`; stop what it started with `finish()`."""
 
-    def __init__(self, variant: Variant, input_topic: str, output_topic: str, bounded: bool) -> None:
+    def __init__(self, variant: Variant, input_topic: str, output_topic: str, bounded: bool,
+                 checkpoint_ms: int = CHECKPOINT_MS) -> None:
         self.variant = variant
         self.probe_dir = Path(tempfile.mkdtemp(prefix="bench-probe-"))
         self.rest = Rest(free_port())
         spec = {"connector": variant.connector, "shape": variant.shape, "guarantee": variant.guarantee,
                 "service_url": BROKER.service_url, "admin_url": BROKER.admin_url, "input": input_topic,
                 "output": output_topic, "bounded": bounded, "parallelism": PARALLELISM,
-                "checkpoint_ms": CHECKPOINT_MS, "rest_port": int(self.rest.base.rsplit(":", 1)[1]),
+                "checkpoint_ms": checkpoint_ms, "rest_port": int(self.rest.base.rsplit(":", 1)[1]),
                 "probe_dir": str(self.probe_dir),
                 "jars": engines.java_connector_jars() if variant.connector == "java" else []}
         (self.probe_dir / "spec.json").write_text(json.dumps(spec))
@@ -506,6 +515,47 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
+# -- checkpoints under backpressure -----------------------------------------------------------------------------
+
+def backlog_run(admin: PulsarAdmin, size: int, records: int) -> dict:
+    """Our EXACTLY_ONCE pipeline, unbounded, at full speed over a backlog of `records` written before it started,
+    checkpoints every BACKLOG_CHECKPOINT_MS: how long checkpoints take while the sink holds the source back."""
+    namespace = DEDUP_NAMESPACE
+    try:
+        admin.create_namespace(namespace)
+    except PulsarAdminError as error:
+        if error.status != 409:
+            raise
+    admin.set_deduplication(namespace, True)
+    input_topic, output = new_topic(admin, "backlog-in"), new_topic(admin, "backlog-out", namespace)
+    produce(input_topic, records, size)
+    job = Job(EXACTLY_ONCE_PIPELINE, input_topic, output, bounded=False, checkpoint_ms=BACKLOG_CHECKPOINT_MS)
+    result: dict = {"variant": EXACTLY_ONCE_PIPELINE.key, "records": records, "size": size,
+                    "checkpoint_interval_ms": BACKLOG_CHECKPOINT_MS}
+    try:
+        jid = job.wait_running()
+        deadline = time.monotonic() + max(300, records / 200)
+        written, failure_reasons = 0, set()
+        while written < records and time.monotonic() < deadline:
+            time.sleep(0.5)
+            written = admin.partitioned_stats(output).get("msgInCounter", 0)
+            checkpoints = job.rest.get(f"/jobs/{jid}/checkpoints")  # as of the backlog's end, not later
+            failure_reasons |= {c.get("failure_message") or "?" for c in checkpoints.get("history", [])
+                                if c.get("status") == "FAILED"}
+        if written < records:
+            raise RuntimeError(f"only {written} of {records} records written in time:\n{job.log_tail()}")
+        result["checkpoints"] = checkpoint_summary(checkpoints)
+        result["failure_reasons"] = sorted(failure_reasons)
+        count, span = output_span(output)
+        result["rate"] = round(count / span) if span else 0
+        result["duplicates"] = count - records
+    except Exception as error:
+        result["error"] = str(error)
+    finally:
+        job.end(admin, input_topic, output)
+    return result
+
+
 # -- soak ----------------------------------------------------------------------------------------------------
 
 def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float) -> dict:
@@ -629,6 +679,20 @@ def markdown(report: dict) -> str:
                          f"{lat['p99_ms']} | {cp_text} | {lat.get('recovery_s', 'n/a')} | "
                          f"{rss.get('jvm', 0):,} / {rss.get('python', 0):,} |")
         lines.append("")
+    if report.get("backlog"):
+        backlog = report["backlog"]
+        lines += ["## Checkpoints under backpressure", "",
+                  f"`{backlog['variant']}` (unbounded, source defaults) over a backlog of {backlog['records']:,} "
+                  f"records of {backlog['size']} B written before the job started; checkpoints every "
+                  f"{backlog['checkpoint_interval_ms']} ms; end-to-end durations from the REST API.", ""]
+        if "error" in backlog:
+            lines += [f"failed: {backlog['error'][:600]}", ""]
+        else:
+            cp = backlog["checkpoints"]
+            lines += ["| records/s | checkpoints completed / failed | p50 ms | p99 ms | max ms | duplicates |",
+                      "|---:|---:|---:|---:|---:|---:|",
+                      f"| {backlog['rate']:,} | {cp['completed']} / {cp['failed']} | {cp['p50_ms']} | "
+                      f"{cp['p99_ms']} | {cp['max_ms']} | {backlog['duplicates']} |", ""]
     if report.get("soak"):
         soak = report["soak"]
         lines += ["## Soak", "", f"`{soak['variant']}` for {soak['duration_s']:.0f} s, {soak['size']} B records, "
@@ -691,6 +755,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000, help="fixed rate of the latency runs (records/s)")
     parser.add_argument("--only", default="", help="comma-separated variant keys (default: all)")
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--no-backlog", action="store_true", help="skip the checkpoints-under-backpressure run")
     parser.add_argument("--profile", action="store_true", help="only profile throughput runs (100 B) with py-spy")
     args = parser.parse_args()
     records = args.records or (100_000 if args.quick else 1_000_000)
@@ -741,6 +806,11 @@ def main() -> None:
                 print(f"[{time.strftime('%H:%M:%S')}] latency + recovery, {variant.key} ...", flush=True)
                 report["latency"].append(latency_run(admin, variant, args.rate, 100, window_s))
                 print(f"    {report['latency'][-1]}"[:400], flush=True)
+        if not args.no_backlog:
+            print(f"[{time.strftime('%H:%M:%S')}] checkpoints under backpressure, {EXACTLY_ONCE_PIPELINE.key} ...",
+                  flush=True)
+            report["backlog"] = backlog_run(admin, 200, records)
+            print(f"    {report['backlog']}"[:400], flush=True)
         if args.soak:
             print(f"[{time.strftime('%H:%M:%S')}] soak, ours-pipeline, {args.soak_seconds:.0f} s ...", flush=True)
             report["soak"] = soak_run(admin, VARIANTS[0], 100, args.soak_seconds)

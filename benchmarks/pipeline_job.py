@@ -30,8 +30,12 @@ class InjectedFailure(RuntimeError):
 
 
 class BenchMap(MapFunction):
-    def __init__(self, probe_dir: str) -> None:
+    """Upper-cases each string. With `sequenced` (our EXACTLY_ONCE sink) its input is the source's metadata Row and
+    its output a `PulsarMessage` whose sequence key is the record's split, as that sink requires."""
+
+    def __init__(self, probe_dir: str, sequenced: bool = False) -> None:
         self.probe_dir = probe_dir
+        self.sequenced = sequenced
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.subtask = runtime_context.get_index_of_this_subtask()
@@ -43,7 +47,7 @@ class BenchMap(MapFunction):
         self.armed = not failed_before
         self.awaiting_restore = failed_before
 
-    def map(self, value: str) -> str:
+    def map(self, value):
         now = time.time()
         if not self.count:
             self.first = now
@@ -57,6 +61,9 @@ class BenchMap(MapFunction):
                 self.armed = False
                 self._mark(f"failed-{self.subtask}-{self.attempt}", now)
                 raise InjectedFailure("benchmark: injected failure")
+        if self.sequenced:
+            from connector.sink import PulsarMessage
+            return PulsarMessage(value=value.value.upper(), sequence_key=value.topic)
         return value.upper()
 
     def close(self) -> None:
@@ -95,6 +102,8 @@ def ours(env: StreamExecutionEnvironment, spec: dict):
                .set_start_cursor(StartCursor.earliest()))
     if spec["bounded"]:
         builder = builder.set_bounded_stop_cursor(StopCursor.latest())
+    if sequenced(spec):
+        builder = builder.set_emit_metadata()
     stream = builder.build().create_stream(env)
 
     def sink(mapped):
@@ -126,12 +135,18 @@ def java(env: StreamExecutionEnvironment, spec: dict):
     return stream, sink
 
 
+def sequenced(spec: dict) -> bool:
+    """Our EXACTLY_ONCE sink: records carry their split as sequence key."""
+    return spec["connector"] == "ours" and spec["guarantee"] == "EXACTLY_ONCE"
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     env = environment(spec)
     stream, sink = (ours if spec["connector"] == "ours" else java)(env, spec)
-    mapped = stream.map(BenchMap(spec["probe_dir"]), output_type=Types.STRING()).name("bench map")
+    output_type = Types.PICKLED_BYTE_ARRAY() if sequenced(spec) else Types.STRING()
+    mapped = stream.map(BenchMap(spec["probe_dir"], sequenced(spec)), output_type=output_type).name("bench map")
     if spec["shape"] == "pipeline":
         sink(mapped)
     else:  # source only: nothing leaves the Python operator

@@ -19,15 +19,23 @@ RESULT_VIOLATION = "violation"
 RESULT_RESUMED = "resumed"
 
 
+RECORD_SIZE = 200  # bytes: a small JSON event; default batching packs ~600 of them into one 128 KiB entry
+
+
+def sequenced_record(partition: int, seq: int) -> bytes:
+    """"<partition>:<seq>" padded with spaces to RECORD_SIZE bytes (`int()` of either part ignores the padding)."""
+    return f"{partition}:{seq}".encode().ljust(RECORD_SIZE)
+
+
 def produce_sequenced(client: pulsar.Client, topic: str, partitions: int, per_partition: int) -> None:
-    """Write `per_partition` sequenced records to each partition (batching on, as production producers do)."""
+    """Write `per_partition` sequenced records to each partition the way ordinary producers do: batching on with the
+    client's default batch settings, so the broker stores entries of up to 128 KiB."""
     name = TopicName.parse(topic)
     for partition in range(partitions):
         producer = client.create_producer(name.partition(partition), batching_enabled=True,
-                                          batching_max_messages=500, max_pending_messages=10_000,
                                           block_if_queue_full=True)
         for seq in range(per_partition):
-            producer.send_async(f"{partition}:{seq}".encode(), None)
+            producer.send_async(sequenced_record(partition, seq), None)
         producer.flush()
         producer.close()
 

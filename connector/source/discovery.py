@@ -107,8 +107,10 @@ class DiscoveryThread:
             return self._latest
 
     def close(self) -> None:
+        """Stops the thread; does not wait for an admin call in flight (a frozen broker would hold it for the admin
+        time-out), after which the daemon thread ends by itself."""
         self._stopped.set()
-        self._thread.join(timeout=self._admin.timeout_s + 1)
+        self._thread.join(timeout=1)
 
     def _run(self) -> None:
         failures = 0

@@ -7,7 +7,9 @@ PyFlink has no Python source API, so the source is built from parts PyFlink has:
 
 Readers are keyed by a routing key per split (`assignment.py`) that spreads splits evenly over the subtasks;
 discovery keeps each split's ordinal in its state so the key never changes. `_ReadSplit` keeps one `SplitState`
-per split in keyed ValueState. Records it yields during a bundle and the
+per split in keyed ValueState. In unbounded mode each element is one step of a split (a poll of up to
+maxRecordsPerPoll records); elements that queued behind a backlog are passed over (`pacing.py`), so checkpoint
+barriers do not wait behind them. Records it yields during a bundle and the
 state it writes in that bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a
 split resumes right after the last record that reached the checkpoint. Keyed state also moves with its key
 on rescale, which makes stop-with-savepoint and restart at another parallelism continue exactly once.
@@ -22,11 +24,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Callable
+import time
 from typing import Any, Iterable
 
-import pulsar
-from pyflink.common import Row, Types
+from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
 from pyflink.datastream.state import ValueStateDescriptor
@@ -35,11 +36,14 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescri
 from checkpoint.position import Position
 from checkpoint.split_state import SplitState
 from connector.source.assignment import MAX_PARALLELISM, routing_key
-from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, Counter, DeadLetterWriter
+from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
+from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
+from connector.source.pacing import TickPacer, stale_after_ms
 from connector.source.reader import SplitReader, SplitReadError
+from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
 
 log = logging.getLogger(__name__)
@@ -48,13 +52,9 @@ INITIAL = "initial"  # split known when the job first ran: starts at the configu
 NEW = "new"          # split discovered later: starts at earliest, so nothing written to it is missed
 REMOVE = "remove"    # split whose topic or partition is gone: reader closed, state dropped
 
-# (split, action, routing key): readers are keyed by the routing key, which places splits evenly (assignment.py).
-_SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])
-
-METADATA_FIELDS = ["value", "topic", "partition", "message_id", "key", "properties", "publish_time",
-                   "event_time"]
-_MetadataRow = Row(*METADATA_FIELDS)  # a Row "class": rows it makes carry the field names
-
+# (split, action, routing key, stamp): readers are keyed by the routing key, which places splits evenly
+# (assignment.py); the stamp (epoch ms when discovery emitted the element, 0 in bounded mode) paces them (pacing.py).
+_SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING(), Types.LONG()])
 
 def metadata_type(value_type: TypeInformation) -> TypeInformation:
     """The Row a source with record metadata emits (the Java connector's message fields)."""
@@ -66,7 +66,7 @@ def metadata_type(value_type: TypeInformation) -> TypeInformation:
 def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: frozenset[str]) -> DataStream:
     """The DataStream of `source` (a built `PulsarSource`) in `env`."""
     if source.stop_cursor.is_bounded:
-        elements = [(split, INITIAL, routing_key(split, ordinal)) for ordinal, split in enumerate(sorted(initial_splits))]
+        elements = [(split, INITIAL, routing_key(split, ordinal), 0) for ordinal, split in enumerate(sorted(initial_splits))]
         splits = env.from_collection(elements, _SPLIT_ELEMENT)
         splits = splits.name(f"{source.name}: splits").set_parallelism(1)
     else:
@@ -117,7 +117,8 @@ class _DiscoverSplits(KeyedProcessFunction):
         if self._thread is not None:
             self._thread.close()
 
-    def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, str]]:
+    def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, str, int]]:
+        stamp = int(time.time() * 1000)
         stored = self._known.value()
         known: dict[str, list] = json.loads(stored) if stored else {}  # split -> [origin, ordinal]
         found = self._thread.latest()
@@ -125,7 +126,7 @@ class _DiscoverSplits(KeyedProcessFunction):
             added, removed = diff(frozenset(known), found)
             for split in removed:
                 log.info("split %s is gone; its reader stops and its state is dropped", split)
-                yield split, REMOVE, self._key(split, known.pop(split)[1])
+                yield split, REMOVE, self._key(split, known.pop(split)[1]), stamp
             origin = INITIAL if stored is None else NEW
             used = {ordinal for _, ordinal in known.values()}
             free = (n for n in itertools.count() if n not in used)  # the lowest ordinals no live split holds
@@ -136,7 +137,7 @@ class _DiscoverSplits(KeyedProcessFunction):
                 log.info("split discovery: %d splits (%d added, %d removed)", len(known), len(added), len(removed))
                 self._known.update(json.dumps(known, sort_keys=True))
         for split, (origin, ordinal) in known.items():
-            yield split, origin, self._key(split, ordinal)
+            yield split, origin, self._key(split, ordinal), stamp
 
     def _key(self, split: str, ordinal: int) -> str:
         key = self._keys.get((split, ordinal))
@@ -156,24 +157,24 @@ class _ReadSplit(KeyedProcessFunction):
         self._client = self._source.new_client()
         self._admin = self._source.new_admin()
         self._readers: dict[str, SplitReader] = {}
-        self._deserialize = self._source.deserialization_schema.deserialize_message
-        self._metadata = self._source.emit_metadata
         self._subtask = runtime_context.get_index_of_this_subtask()
         self._metrics = runtime_context.get_metrics_group()
-        self._split_metrics: dict[str, _SplitMetrics] = {}
+        self._split_metrics: dict[str, SplitMetrics] = {}
+        self._emitters: dict[str, RecordEmitter] = {}
+        self._pacers: dict[str, TickPacer] = {}
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
         self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
             if self._source.bad_message_policy is BadMessagePolicy.DEAD_LETTER else None
 
     def close(self) -> None:
+        """Drops the readers without a round trip to the broker: after a failure it may be frozen, and each
+        graceful close would then wait for the client's operation timeout (30 s) before the job could restart."""
         self._lag.close()
-        for reader in self._readers.values():
-            reader.close()
         self._readers.clear()
-        self._client.close()
+        self._client.shutdown()
 
-    def process_element(self, element: tuple[str, str, str], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
-        split, action, _ = element
+    def process_element(self, element: tuple[str, str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
+        split, action, _, stamp = element
         if action == REMOVE:
             if self._source.fail_on_split_removal:
                 raise SplitReadError(f"split {split} is gone (its topic or partition was deleted) and the source "
@@ -181,6 +182,7 @@ class _ReadSplit(KeyedProcessFunction):
             reader = self._readers.pop(split, None)
             if reader is not None:
                 reader.close()
+            self._pacers.pop(split, None)
             log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
             self._lag.untrack(split)
             self._state.clear()
@@ -188,17 +190,20 @@ class _ReadSplit(KeyedProcessFunction):
         reader = self._readers.get(split)
         if reader is None:
             reader = self._open_reader(split, action)
+        elif not self._pacers[split].due(stamp, int(time.time() * 1000), time.monotonic()):
+            return
         source = self._source
-        metrics = self._split_metrics[split]
+        metrics, emitter = self._split_metrics[split], self._emitters[split]
         if source.stop_cursor.is_bounded:
             while not reader.state.finished:
                 messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
                 metrics.record(messages)
-                yield from self._records(messages, metrics)
+                yield from emitter.records(messages)
         else:
             messages = reader.poll(source.max_records_per_poll, 0)
             metrics.record(messages)
-            yield from self._records(messages, metrics)
+            yield from emitter.records(messages)
+        self._pacers[split].stepped(time.monotonic())
         self._state.update(reader.state.to_json())
 
     def _open_reader(self, split: str, origin: str) -> SplitReader:
@@ -213,58 +218,16 @@ class _ReadSplit(KeyedProcessFunction):
                              source.receiver_queue_size, source.broker_outage_timeout_ms / 1000, stall,
                              source.service_url)
         self._readers[split] = reader
+        self._pacers[split] = TickPacer(stale_after_ms(source.poll_interval_ms))
         self._lag.track(split, lambda: Position.from_bytes(reader.state.last_emitted)
                         if reader.state.last_emitted else None)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N
-            self._split_metrics[split] = _SplitMetrics(
-                self._metrics.add_group("split", label), lambda: self._lag.lag(split),
-                lambda skipped, dead_lettered: BadMessageHandler(
-                    source.bad_message_policy, type(source.deserialization_schema).__name__, skipped, dead_lettered,
-                    self._dead_letter))
+            metrics = self._split_metrics[split] = SplitMetrics(self._metrics.add_group("split", label),
+                                                                lambda: self._lag.lag(split))
+            schema = source.deserialization_schema
+            bad_messages = BadMessageHandler(source.bad_message_policy, type(schema).__name__, metrics.skipped,
+                                             metrics.dead_lettered, self._dead_letter)
+            self._emitters[split] = RecordEmitter(schema.deserialize_message, source.emit_metadata, bad_messages,
+                                                  metrics.decode_errors)
         return reader
-
-    def _records(self, messages: list[pulsar.Message], metrics: _SplitMetrics) -> Iterable[Any]:
-        deserialize = self._deserialize
-        for message in messages:
-            try:
-                value = deserialize(message)
-            except Exception as error:
-                metrics.decode_errors.inc()
-                metrics.bad_messages.handle(message, error)  # raises under FAIL
-                continue
-            if not self._metadata:
-                yield value
-                continue
-            message_id = message.message_id()
-            yield _MetadataRow(value, message.topic_name(), message_id.partition(), message_id.serialize(),
-                      message.partition_key() or None, dict(message.properties()), message.publish_timestamp(),
-                      message.event_timestamp())
-
-
-class _SplitMetrics:
-    """A split's metrics, in the metric group `split=<tenant/namespace/topic-partition-N>` of its reader subtask,
-    and the handler of its undecodable messages, which counts into them.
-
-    Counters: numRecordsIn, numBytesIn (every message read, decodable or not); decodeErrors (every message that
-    did not decode, whatever the policy); skippedMessages and deadLetteredMessages (SKIP and DEAD_LETTER).
-    Gauges: lastPublishTime (ms) and lag (entries behind the partition's end, sampled every lagSampleIntervalMs;
-    -1 until known).
-    """
-
-    def __init__(self, group: Any, lag: Callable[[], int],
-                 bad_message_handler: Callable[[Counter, Counter], BadMessageHandler]) -> None:
-        """`bad_message_handler(skipped, dead_lettered)` makes the split's handler counting into those counters."""
-        self._records = group.counter("numRecordsIn")
-        self._bytes = group.counter("numBytesIn")
-        self.decode_errors = group.counter("decodeErrors")
-        self.bad_messages = bad_message_handler(group.counter("skippedMessages"), group.counter("deadLetteredMessages"))
-        self._last_publish_time = 0
-        group.gauge("lastPublishTime", lambda: self._last_publish_time)
-        group.gauge("lag", lag)
-
-    def record(self, messages: list[pulsar.Message]) -> None:
-        if messages:
-            self._records.inc(len(messages))
-            self._bytes.inc(sum(len(message.data()) for message in messages))
-            self._last_publish_time = messages[-1].publish_timestamp()

@@ -72,8 +72,10 @@ class LagSampler:
         return self._samples.get(split)
 
     def close(self) -> None:
+        """Stops the thread; does not wait for an admin call in flight (a frozen broker would hold it for the admin
+        time-out), after which the daemon thread ends by itself."""
         self._stopped.set()
-        self._thread.join(timeout=self._admin.timeout_s + 1)
+        self._thread.join(timeout=1)
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval_s):

@@ -1,6 +1,7 @@
 """Acceptance 1 of the sink with the real source: Pulsar -> PulsarSource -> Python map -> PulsarSink -> Pulsar.
 
-100k sequenced records over 4 partitions run through tests/jobs/pulsar_to_pulsar_job.py with three injected
+200k sequenced records of 200 B over 4 partitions, written before the job by default-batching producers, run at
+full speed (source defaults) through tests/jobs/pulsar_to_pulsar_job.py with three injected
 failures: Python exceptions on the local mini cluster, a TaskManager kill -9 plus two exceptions on the standalone
 cluster. The unbounded job is cancelled once every record reached the target; the target is then read to its end
 with plain Readers. EXACTLY_ONCE: every record exactly once, each key's records in order. AT_LEAST_ONCE: every
@@ -27,7 +28,7 @@ from tools.pulsar_standalone import Broker
 
 JOB = Path(job.__file__)
 PARTITIONS = 4
-PER_PARTITION = 25_000  # 100k records in all
+PER_PARTITION = 50_000  # 200k records in all
 
 
 def resumed_positions(marker_dir: Path) -> dict[int, list[int]]:
@@ -54,7 +55,7 @@ def test_guarantee_through_three_python_exceptions(guarantee: DeliveryGuarantee,
                                                    pulsar_client: pulsar.Client, topics: tuple[str, str],
                                                    tmp_path: Path) -> None:
     source_topic, target = topics
-    fail_at = [9_000, 15_000, 21_000]  # >= 7.5 s of reading apart: checkpoints (every 500 ms) complete in between
+    fail_at = [12_000, 25_000, 38_000]  # of partition 0, seconds of reading apart: checkpoints complete in between
     env = job.checkpointed_env(parallelism=2, checkpoint_ms=500)
     job.build(env, broker.service_url, broker.admin_url, source_topic, target, guarantee, fail_at, str(tmp_path))
     tail = TargetTail(pulsar_client, target, PARTITIONS)
@@ -83,7 +84,7 @@ def test_guarantee_through_a_killed_taskmanager(guarantee: DeliveryGuarantee, fl
                                                 broker: Broker, pulsar_client: pulsar.Client,
                                                 topics: tuple[str, str], tmp_path: Path) -> None:
     source_topic, target = topics
-    fail_at = [15_000, 21_000]
+    fail_at = [30_000, 42_000]
     tail = TargetTail(pulsar_client, target, PARTITIONS)
     job_id = flink_cluster.submit(JOB, [
         "--service-url", broker.service_url, "--admin-url", broker.admin_url, "--topic", source_topic,

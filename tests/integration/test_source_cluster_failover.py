@@ -1,4 +1,6 @@
-"""Acceptance 1 on a standalone cluster: a TaskManager killed with -9 mid-read, plus Python exceptions."""
+"""Acceptance 1 on a standalone cluster: a TaskManager killed with -9 mid-read, plus Python exceptions.
+
+200k sequenced records of 200 B written before the job by default-batching producers; the source at full speed."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from tools.flink_cluster import FlinkCluster
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
 PARTITIONS = 4
-PER_PARTITION = 25_000
+PER_PARTITION = 50_000
 
 
 @pytest.mark.cluster
@@ -22,12 +24,11 @@ def test_exactly_once_through_a_killed_taskmanager(flink_cluster: FlinkCluster, 
                                                     pulsar_client: pulsar.Client, topic: str, tmp_path: Path) -> None:
     create_sequenced_topic(admin, pulsar_client, topic, PARTITIONS, PER_PARTITION)
     results_topic = unique_topic("cluster-results")
-    fail_at = [15_000, 21_000]
+    fail_at = [30_000, 42_000]
     job_id = flink_cluster.submit(JOB, [
         "--service-url", broker.service_url, "--admin-url", broker.admin_url, "--topic", topic,
         "--results-topic", results_topic, "--marker-dir", str(tmp_path), "--per-partition", str(PER_PARTITION),
-        "--fail-at", ",".join(map(str, fail_at)), "--parallelism", "2", "--checkpoint-ms", "1000",
-        "--max-records-per-poll", "10"])
+        "--fail-at", ",".join(map(str, fail_at)), "--parallelism", "2", "--checkpoint-ms", "1000"])
     try:
         flink_cluster.wait_for_checkpoints(job_id, 2, timeout_s=210)
         victim = flink_cluster.taskmanager_pids()[0]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 from typing import Iterable
 
 import pulsar
@@ -18,6 +20,10 @@ from pyflink.datastream import KeyedProcessFunction, MapFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
 from connector import PulsarSource, SimpleStringSchema, StartCursor
+
+if not __package__:  # run as a script: the project root holds the `tests` package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.jobs.mini_cluster import with_spare_taskmanager  # noqa: E402
 
 
 class FailOnce(MapFunction):
@@ -99,8 +105,8 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
 
 def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None = None,
                      restart_delay: str = "1 s") -> StreamExecutionEnvironment:
-    """A streaming env with checkpoints, 20 restarts `restart_delay` apart, short bundles, and optionally a savepoint
-    to resume. Jobs that outlive a broker outage need 20 x `restart_delay` to exceed it."""
+    """A streaming env with checkpoints, 20 restarts `restart_delay` apart, short bundles, a spare TaskManager, and
+    optionally a savepoint to resume. Jobs that outlive a broker outage need 20 x `restart_delay` to exceed it."""
     config = Configuration()
     if savepoint:
         config.set_string("execution.state-recovery.path", savepoint)
@@ -108,7 +114,7 @@ def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None
     config.set_string("restart-strategy.fixed-delay.attempts", "20")
     config.set_string("restart-strategy.fixed-delay.delay", restart_delay)
     config.set_string("python.fn-execution.bundle.time", "100")
-    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env = StreamExecutionEnvironment.get_execution_environment(with_spare_taskmanager(config, parallelism))
     env.set_parallelism(parallelism)
     env.enable_checkpointing(checkpoint_ms)
     return env

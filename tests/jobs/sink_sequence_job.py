@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.datastream import MapFunction, StreamExecutionEnvironment
@@ -23,6 +25,10 @@ from pyflink.datastream.connectors.number_seq import NumberSequenceSource
 
 from connector.serde import SimpleStringSchema
 from connector.sink import PulsarMessage, PulsarSink
+
+if not __package__:  # run as a script: the project root holds the `tests` package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.jobs.mini_cluster import with_spare_taskmanager  # noqa: E402
 
 KEYS_PER_SPLIT = 8
 
@@ -66,7 +72,7 @@ def main() -> None:
     conf.set_string("restart-strategy.type", "fixed-delay")
     conf.set_string("restart-strategy.fixed-delay.attempts", str(args.restart_attempts))
     conf.set_string("restart-strategy.fixed-delay.delay", "1 s")
-    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env = StreamExecutionEnvironment.get_execution_environment(with_spare_taskmanager(conf, args.parallelism))
     env.enable_checkpointing(1000)
     half = args.records // 2
     branches = []

@@ -1,0 +1,39 @@
+"""Which ticks a split reader acts on, so checkpoint barriers never queue behind a backlog of reads.
+
+Every tick of the source's driver asks each split for one step (one `poll` of up to maxRecordsPerPoll records).
+When the job is slower than the ticks (a backlog under backpressure), ticks pile up in Flink's buffers ahead of
+the next checkpoint barrier, and each would be a full step: the barrier would wait for all of them. A tick that
+has waited longer than `stale_after_ms` since its discovery step stamped it is stale and is passed over (it
+costs microseconds), so what stands between a barrier and the reader is at most `stale_after_ms` of ticks plus
+one step. When nothing is backed up, ticks arrive young and every one is a step.
+
+Clocks of different hosts may disagree. So that no skew can stop a split, a tick is acted on anyway once the
+split has made no step for `stale_after_ms` of the reader's own (monotonic) clock.
+
+No Flink and no broker here.
+"""
+
+from __future__ import annotations
+
+
+class TickPacer:
+    """One split's pacing: `due(stamp_ms, now_ms, now_monotonic_s)` for each tick, `stepped(now_monotonic_s)` after
+    each step it allowed. A stamp of 0 (a tick without a stamp) is always due."""
+
+    def __init__(self, stale_after_ms: int) -> None:
+        self._stale_after_ms = stale_after_ms
+        self._last_step_end: float | None = None
+
+    def due(self, stamp_ms: int, now_ms: int, now_monotonic_s: float) -> bool:
+        if stamp_ms == 0 or now_ms - stamp_ms <= self._stale_after_ms:
+            return True
+        return self._last_step_end is None or \
+            (now_monotonic_s - self._last_step_end) * 1000 >= self._stale_after_ms
+
+    def stepped(self, now_monotonic_s: float) -> None:
+        self._last_step_end = now_monotonic_s
+
+
+def stale_after_ms(poll_interval_ms: int) -> int:
+    """How old a tick may be and still be a step: ten poll intervals, and never under 200 ms."""
+    return max(200, 10 * poll_interval_ms)

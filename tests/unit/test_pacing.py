@@ -1,0 +1,39 @@
+"""Tick pacing without Flink or a broker."""
+
+from __future__ import annotations
+
+from connector.source.pacing import TickPacer, stale_after_ms
+
+
+def test_young_ticks_are_steps() -> None:
+    pacer = TickPacer(200)
+    assert pacer.due(stamp_ms=1_000, now_ms=1_150, now_monotonic_s=5.0)
+    pacer.stepped(5.0)
+    assert pacer.due(stamp_ms=1_010, now_ms=1_210, now_monotonic_s=5.06)
+
+
+def test_ticks_that_waited_behind_a_long_step_are_passed_over() -> None:
+    pacer = TickPacer(200)
+    pacer.stepped(10.0)  # a step that ended at 10.0 s; ticks stamped during it are now 300-900 ms old
+    for age in range(300, 900, 10):
+        assert not pacer.due(stamp_ms=50_000 - age, now_ms=50_000, now_monotonic_s=10.05)
+    assert pacer.due(stamp_ms=49_950, now_ms=50_000, now_monotonic_s=10.06)  # a young one again
+
+
+def test_a_split_with_only_stale_ticks_still_steps_once_per_interval() -> None:
+    pacer = TickPacer(200)  # e.g. the reader's clock runs 5 s ahead of discovery's: every tick looks stale
+    assert pacer.due(stamp_ms=0 + 1, now_ms=5_001, now_monotonic_s=1.0)  # no step yet: due
+    pacer.stepped(1.0)
+    assert not pacer.due(stamp_ms=100, now_ms=5_100, now_monotonic_s=1.1)
+    assert pacer.due(stamp_ms=200, now_ms=5_200, now_monotonic_s=1.21)
+
+
+def test_an_unstamped_tick_is_always_due() -> None:
+    pacer = TickPacer(200)
+    pacer.stepped(1.0)
+    assert pacer.due(stamp_ms=0, now_ms=10**12, now_monotonic_s=1.0)
+
+
+def test_stale_after_follows_the_poll_interval_with_a_floor() -> None:
+    assert stale_after_ms(10) == 200
+    assert stale_after_ms(100) == 1_000
