@@ -66,6 +66,9 @@ class SplitReader:
             if not Position.from_bytes(last).is_empty_topic_marker:
                 self.state = replace(self.state, last_emitted=last)
         self._latest = Position.from_bytes(self.state.stop_at) if self.state.stop_at else None
+        last = self._last_position()
+        # (ledger, entry, batch index) of the last message read: a message at or before it is a redelivery.
+        self._last_read = (last.ledger_id, last.entry_id, last.batch_index) if last else (-2, -2, -2)
         if self._done(self._last_position()):
             # Nothing to read, so no reader opens: look the split up anyway, so that an unreachable broker fails
             # here instead of passing for an empty partition.
@@ -78,11 +81,13 @@ class SplitReader:
         """Up to `max_records` messages after the last polled one, waiting at most `timeout_ms` for each.
 
         Returns early when the partition has nothing more right now or the stop cursor is reached (then
-        `state.finished` is True and the reader is closed). Messages at or past the stop are never returned.
+        `state.finished` is True and the reader is closed). Messages at or past the stop are never returned, nor
+        is a message at or before one already returned: the client can deliver some again when it reconnects.
         """
         if self._reader is None:
             return []
         messages: list[pulsar.Message] = []
+        redelivered = 0
         while len(messages) < max_records:
             try:
                 message = self._reader.read_next(timeout_ms)
@@ -96,10 +101,16 @@ class SplitReader:
                 break
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
+            message_id = message.message_id()
+            key = (message_id.ledger_id(), message_id.entry_id(), message_id.batch_index())
+            if key <= self._last_read:  # the client delivered it again (seen after a broker restart)
+                redelivered += 1
+                continue
+            self._last_read = key
             if not self._stop_checked:  # StopCursor.never(): excludes nothing, never done
                 messages.append(message)
                 continue
-            position = Position.of(message.message_id())
+            position = Position(*key)
             times = (message.publish_timestamp(), message.event_timestamp()) if self._stop_by_time else (0, 0)
             if self._stop.excludes(position, *times, self._latest):
                 self._finish()
@@ -108,6 +119,9 @@ class SplitReader:
             if self._done(position):
                 self._finish()
                 break
+        if redelivered:
+            log.info("split %s: dropped %d messages the client delivered again (at or before %s)", self.state.split,
+                     redelivered, self._position_text())
         if messages:
             self.state = self.state.advanced_to(messages[-1].message_id().serialize())
             if self._stall is not None:
