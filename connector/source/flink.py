@@ -33,7 +33,6 @@ from pyflink.datastream import DataStream, KeyedProcessFunction, RuntimeContext,
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
 
-from checkpoint.position import Position
 from checkpoint.split_state import SplitState
 from connector.source.assignment import MAX_PARALLELISM, routing_key
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
@@ -219,8 +218,7 @@ class _ReadSplit(KeyedProcessFunction):
                              source.service_url)
         self._readers[split] = reader
         self._pacers[split] = TickPacer(stale_after_ms(source.poll_interval_ms))
-        self._lag.track(split, lambda: Position.from_bytes(reader.state.last_emitted)
-                        if reader.state.last_emitted else None)
+        self._lag.track(split, reader.last_position)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N
             metrics = self._split_metrics[split] = SplitMetrics(self._metrics.add_group("split", label),

@@ -66,10 +66,10 @@ class SplitReader:
             if not Position.from_bytes(last).is_empty_topic_marker:
                 self.state = replace(self.state, last_emitted=last)
         self._latest = Position.from_bytes(self.state.stop_at) if self.state.stop_at else None
-        last = self._last_position()
+        last = self.last_position()
         # (ledger, entry, batch index) of the last message read: a message at or before it is a redelivery.
         self._last_read = (last.ledger_id, last.entry_id, last.batch_index) if last else (-2, -2, -2)
-        if self._done(self._last_position()):
+        if self._done(last):
             # Nothing to read, so no reader opens: look the split up anyway, so that an unreachable broker fails
             # here instead of passing for an empty partition.
             _check_reachable(client, admin, self.state.split, service_url)
@@ -97,7 +97,7 @@ class SplitReader:
                 else:
                     self._check_connected()
                     if self._stall is not None and not messages:
-                        self._stall.idle(self._position_text())
+                        self._stall.idle(self._position_text)
                 break
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
@@ -157,7 +157,8 @@ class SplitReader:
                 log.debug("closing reader of %s: %s", self.state.split, error)
             self._reader = None
 
-    def _last_position(self) -> Position | None:
+    def last_position(self) -> Position | None:
+        """The position of the last message `poll` returned (or the stored one), None before the first."""
         return Position.from_bytes(self.state.last_emitted) if self.state.last_emitted else None
 
     def _done(self, last: Position | None) -> bool:

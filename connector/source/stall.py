@@ -59,8 +59,9 @@ class StallWatch:
             log.info("split %s receives messages again", self._split)
             self._warned = False
 
-    def idle(self, position: str) -> None:
-        """Called after a poll that returned nothing; `position` describes where the split stands."""
+    def idle(self, position: Callable[[], str]) -> None:
+        """Called after a poll that returned nothing; `position()` describes where the split stands (asked only
+        when there is something to report)."""
         waited = self._clock() - self._last_received
         if waited < self._warn_after_s:
             return
@@ -74,10 +75,10 @@ class StallWatch:
                    else f"its backlog unknown: the admin API did not answer ({sample.error})")
         if waited >= self._fail_after_s:
             raise SplitStalledError(
-                f"split {self._split} stalled: no message for {waited:.0f} s at position {position}, {backlog} "
+                f"split {self._split} stalled: no message for {waited:.0f} s at position {position()}, {backlog} "
                 f"(splitStallTimeoutMs {self._fail_after_s * 1000:.0f}). The broker is not delivering stored "
                 "messages; its log says why. The job restarts from its last checkpoint with a new reader.")
         if not self._warned:
             self._warned = True
             log.warning("split %s receives nothing at position %s for %.0f s, %s; the job fails if this lasts "
-                        "%.0f s", self._split, position, waited, backlog, self._fail_after_s)
+                        "%.0f s", self._split, position(), waited, backlog, self._fail_after_s)
