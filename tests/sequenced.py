@@ -8,6 +8,7 @@ whose last sequence is n-1 with no violation has delivered each of its n records
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import pulsar
 
@@ -40,18 +41,24 @@ def produce_sequenced(client: pulsar.Client, topic: str, partitions: int, per_pa
         producer.close()
 
 
-def read_results(client: pulsar.Client, results_topic: str, partitions: int, timeout_s: float) -> dict[str, list]:
+def read_results(client: pulsar.Client, results_topic: str, partitions: int, timeout_s: float,
+                 each_second: Callable[[], None] = lambda: None) -> dict[str, list]:
     """Reads the checker's reports until every partition is done or a violation shows up (or time is out).
 
     "resumed" lists (partition, last sequence) each time a checker instance started from restored state.
+    `each_second` runs about once a second while waiting (e.g. a supervisor replacing lost TaskManagers).
     """
     reader = client.create_reader(results_topic, pulsar.MessageId.earliest)
     done: dict[int, int] = {}
     violations: list[str] = []
     resumed: list[tuple[int, int]] = []
     deadline = time.monotonic() + timeout_s
+    next_second = time.monotonic() + 1
     try:
         while len(done) < partitions and not violations and time.monotonic() < deadline:
+            if time.monotonic() >= next_second:
+                each_second()
+                next_second = time.monotonic() + 1
             try:
                 text = reader.read_next(1000).data().decode()
             except pulsar.Timeout:

@@ -236,7 +236,7 @@ class FlinkCluster:
                 return state
             if state in TERMINAL_STATES or time.monotonic() > deadline:
                 raise ClusterError(f"job {job_id} is {state}, waited for {sorted(states)}; latest failure:\n"
-                                   f"{self._latest_failure(job_id)}")
+                                   f"{self.latest_failure(job_id)}")
             time.sleep(0.5)
 
     def wait_for_checkpoints(self, job_id: str, count: int, timeout_s: float) -> None:
@@ -248,7 +248,7 @@ class FlinkCluster:
                 raise ClusterError(f"job {job_id} completed fewer than {count} checkpoints in {timeout_s} s")
             time.sleep(0.5)
 
-    def _latest_failure(self, job_id: str) -> str:
+    def latest_failure(self, job_id: str) -> str:
         """The exception chain (messages, no stack frames) of the job's latest failure, or "(none)"."""
         entries = self.exceptions(job_id)["exceptionHistory"]["entries"]
         if not entries:
