@@ -10,6 +10,7 @@ topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s
 `benchmarks/pipeline_job.py` in its own process (PyFlink local mini cluster), with the same Python map:
 
   ours-pipeline     PulsarSource -> map -> PulsarSink (AT_LEAST_ONCE), PyFlink 2.3
+  ours-pipeline-eo  PulsarSource -> map -> PulsarSink (EXACTLY_ONCE, output on a deduplicating namespace), PyFlink 2.3
   java-pipeline     Java PulsarSource -> map -> Java PulsarSink (AT_LEAST_ONCE), connector 4.1.0-1.18, PyFlink 1.18
   ours118-pipeline  ours on PyFlink 1.18 (so the engine version is not the difference)
   ours-source       PulsarSource -> map -> discard, PyFlink 2.3
@@ -19,8 +20,13 @@ topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s
 Figures:
 - records/s, MB/s: pipelines from the output topic (records / (last - first publish time)); source-only jobs from
   the map (records / (last - first record seen)). Both exclude job start-up and shut-down, the same way for all.
-- latency p50/p99: an unbounded job, a producer at a fixed rate (--rate) stamping the send time into the payload,
-  a plain consumer on the output topic; receive time - send time.
+- latency p50/p99: an unbounded job, a producer at a fixed rate (--rate, and --low-rate) stamping the send time
+  into the payload; to the output topic (a plain consumer's receive time - send time) and to the user's map (the
+  time the map saw the record - send time).
+- sink alone: `PulsarWriter` without Flink vs raw `send_async` loops, one producer per partition
+  (benchmarks/sink_writer.py).
+- many partitions: source-only jobs over the same records in 256 partitions; idle partitions: CPU of a source-only
+  job over 4, 256 and 1,000 partitions that never get a message.
 - peak RSS: sampled every 0.5 s from /proc over the job process and its descendants (JVM vs Python processes).
 - checkpoint duration: the REST API of the job's mini cluster (end-to-end duration, median and max).
 - recovery: after the latency window the map raises once; time from the raise to the first record the map sees
@@ -51,8 +57,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pulsar
+from pyflink.datastream.connectors.base import DeliveryGuarantee
 
-from benchmarks import engines
+from benchmarks import engines, sink_writer
 from connector.admin import PulsarAdmin, PulsarAdminError
 from tools.pulsar_standalone import Broker, start, stop
 
@@ -66,6 +73,8 @@ CHECKPOINT_MS = 10_000
 NAMESPACE = "public/default"
 DEDUP_NAMESPACE = "public/bench-dedup"  # EXACTLY_ONCE output: the broker deduplicates here
 BACKLOG_CHECKPOINT_MS = 1_000
+IDLE_PARTITIONS = (4, 256, 1000)  # the idle-CPU runs; the Java source runs the last only
+SCALING_PARTITIONS = 256
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ class Variant:
 
 VARIANTS = [
     Variant("ours-pipeline", "ours, source -> map -> sink, PyFlink 2.3", "ours", "2.3", "pipeline"),
+    Variant("ours-pipeline-eo", "ours, source -> map -> sink EXACTLY_ONCE, PyFlink 2.3", "ours", "2.3", "pipeline",
+            "EXACTLY_ONCE"),
     Variant("java-pipeline", "Java connector 4.1.0-1.18, source -> map -> sink, PyFlink 1.18", "java", "1.18",
             "pipeline"),
     Variant("ours118-pipeline", "ours, source -> map -> sink, PyFlink 1.18", "ours", "1.18", "pipeline"),
@@ -87,9 +98,7 @@ VARIANTS = [
     Variant("java-source", "Java connector 4.1.0-1.18, source -> map -> discard, PyFlink 1.18", "java", "1.18",
             "source"),
 ]
-# The backlog run (checkpoints under backpressure), not a throughput variant: its output needs deduplication.
-EXACTLY_ONCE_PIPELINE = Variant("ours-pipeline-eo", "ours, source -> map -> sink EXACTLY_ONCE, PyFlink 2.3", "ours",
-                                "2.3", "pipeline", "EXACTLY_ONCE")
+EXACTLY_ONCE_PIPELINE = VARIANTS[1]  # also the backlog run's (checkpoints under backpressure)
 
 
 @dataclass
@@ -112,10 +121,21 @@ def client() -> pulsar.Client:
     return pulsar.Client(BROKER.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
 
 
-def new_topic(admin: PulsarAdmin, what: str, namespace: str = NAMESPACE) -> str:
+def new_topic(admin: PulsarAdmin, what: str, namespace: str = NAMESPACE, partitions: int = PARTITIONS) -> str:
     topic = f"persistent://{namespace}/bench-{uuid.uuid4().hex[:8]}-{what}"
-    admin.create_partitioned_topic(topic, PARTITIONS)
+    admin.create_partitioned_topic(topic, partitions)
     return topic
+
+
+def dedup_namespace(admin: PulsarAdmin) -> str:
+    """DEDUP_NAMESPACE, created with deduplication on if it is not there yet: where EXACTLY_ONCE output goes."""
+    try:
+        admin.create_namespace(DEDUP_NAMESPACE)
+    except PulsarAdminError as error:
+        if error.status != 409:
+            raise
+    admin.set_deduplication(DEDUP_NAMESPACE, True)
+    return DEDUP_NAMESPACE
 
 
 def produce(topic: str, records: int, size: int) -> float:
@@ -194,6 +214,19 @@ def _descendants(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU seconds so far of the live processes in the tree under `root`."""
+    ticks = 0
+    for pid in _descendants(root):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_by_kind(root: int) -> dict[str, float]:
@@ -290,7 +323,7 @@ class Job:
     """One `pipeline_job.py` process for `variant`; stop what it started with `finish()`."""
 
     def __init__(self, variant: Variant, input_topic: str, output_topic: str, bounded: bool,
-                 checkpoint_ms: int = CHECKPOINT_MS) -> None:
+                 checkpoint_ms: int = CHECKPOINT_MS, map_latency: bool = False) -> None:
         self.variant = variant
         self.probe_dir = Path(tempfile.mkdtemp(prefix="bench-probe-"))
         self.rest = Rest(free_port())
@@ -298,7 +331,7 @@ class Job:
                 "service_url": BROKER.service_url, "admin_url": BROKER.admin_url, "input": input_topic,
                 "output": output_topic, "bounded": bounded, "parallelism": PARALLELISM,
                 "checkpoint_ms": checkpoint_ms, "rest_port": int(self.rest.base.rsplit(":", 1)[1]),
-                "probe_dir": str(self.probe_dir),
+                "probe_dir": str(self.probe_dir), "map_latency": map_latency,
                 "jars": engines.java_connector_jars() if variant.connector == "java" else []}
         (self.probe_dir / "spec.json").write_text(json.dumps(spec))
         self.log = self.probe_dir / "job.log"
@@ -353,6 +386,16 @@ class Job:
     def probe(self, prefix: str) -> list[Path]:
         return sorted(self.probe_dir.glob(prefix + "*"))
 
+    def map_latencies(self) -> list[tuple[int, int]]:
+        """(send ns, ns from send to the map) of each record the map saw so far (latency runs; about 1 s behind)."""
+        samples = []
+        for path in self.probe("map-latency-"):
+            for line in path.read_text().splitlines():
+                sent, seen = line.split()
+                if sent.isdigit():
+                    samples.append((int(sent), int(seen) - int(sent)))
+        return samples
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -374,7 +417,7 @@ class Job:
 # -- throughput -----------------------------------------------------------------------------------------------
 
 def throughput_run(admin: PulsarAdmin, variant: Variant, input_topic: str, records: int) -> JobRun:
-    output = new_topic(admin, "out")
+    output = new_topic(admin, "out", dedup_namespace(admin) if variant.guarantee == "EXACTLY_ONCE" else NAMESPACE)
     job = Job(variant, input_topic, output, bounded=True)
     ok = job.wait(timeout_s=max(600, records / 500))
     wall = time.monotonic() - job.began
@@ -458,10 +501,14 @@ class PacedProducer(threading.Thread):
         self.producer.close()
 
 
-def latency_run(admin: PulsarAdmin, variant: Variant, rate: int, size: int, window_s: float) -> dict:
-    input_topic, output = new_topic(admin, "lat-in"), new_topic(admin, "lat-out")
+def latency_run(admin: PulsarAdmin, variant: Variant, rate: int, size: int, window_s: float,
+                recovery: bool = True) -> dict:
+    """Latency from send to the output topic (p50_ms, p99_ms) and to the user's map (map_p50_ms, map_p99_ms) at a
+    fixed `rate`, the job's checkpoints and RSS, and with `recovery` the time to the first record after a failure."""
+    input_topic = new_topic(admin, "lat-in")
+    output = new_topic(admin, "lat-out", dedup_namespace(admin) if variant.guarantee == "EXACTLY_ONCE" else NAMESPACE)
     c = client()
-    job = Job(variant, input_topic, output, bounded=False)
+    job = Job(variant, input_topic, output, bounded=False, map_latency=True)
     result: dict = {"variant": variant.key, "rate": rate, "size": size, "window_s": window_s}
     consumer = producer = None
     try:
@@ -484,18 +531,23 @@ def latency_run(admin: PulsarAdmin, variant: Variant, rate: int, size: int, wind
         result["received"] = len(latencies)
         result["p50_ms"] = round(percentile(latencies, 50), 1)
         result["p99_ms"] = round(percentile(latencies, 99), 1)
+        to_map = sorted(lat / 1e6 for sent, lat in job.map_latencies() if window_start <= sent < window_end)
+        result["map_received"] = len(to_map)
+        result["map_p50_ms"] = round(percentile(to_map, 50), 1)
+        result["map_p99_ms"] = round(percentile(to_map, 99), 1)
         result["checkpoints"] = checkpoint_summary(job.sampler.checkpoints)
-        # recovery: the map raises once; the job restores from the last completed checkpoint
-        (job.probe_dir / "fail-now").touch()
-        deadline = time.monotonic() + 180
-        while not job.probe("restored-") and time.monotonic() < deadline:
-            time.sleep(0.2)
-        failed, restored = job.probe("failed-"), job.probe("restored-")
-        if failed and restored:
-            raised = min(float(p.read_text()) for p in failed)
-            result["recovery_s"] = round(min(float(p.read_text()) for p in restored) - raised, 2)
-        else:
-            result["recovery_error"] = f"no record after the injected failure within 180 s:\n{job.log_tail()}"
+        if recovery:
+            # recovery: the map raises once; the job restores from the last completed checkpoint
+            (job.probe_dir / "fail-now").touch()
+            deadline = time.monotonic() + 180
+            while not job.probe("restored-") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            failed, restored = job.probe("failed-"), job.probe("restored-")
+            if failed and restored:
+                raised = min(float(p.read_text()) for p in failed)
+                result["recovery_s"] = round(min(float(p.read_text()) for p in restored) - raised, 2)
+            else:
+                result["recovery_error"] = f"no record after the injected failure within 180 s:\n{job.log_tail()}"
         result["peak_rss_mb"] = {k: round(v) for k, v in job.sampler.peak.items()}
     except Exception as error:
         result["error"] = str(error)
@@ -520,14 +572,7 @@ def percentile(values: list[float], q: float) -> float:
 def backlog_run(admin: PulsarAdmin, size: int, records: int) -> dict:
     """Our EXACTLY_ONCE pipeline, unbounded, at full speed over a backlog of `records` written before it started,
     checkpoints every BACKLOG_CHECKPOINT_MS: how long checkpoints take while the sink holds the source back."""
-    namespace = DEDUP_NAMESPACE
-    try:
-        admin.create_namespace(namespace)
-    except PulsarAdminError as error:
-        if error.status != 409:
-            raise
-    admin.set_deduplication(namespace, True)
-    input_topic, output = new_topic(admin, "backlog-in"), new_topic(admin, "backlog-out", namespace)
+    input_topic, output = new_topic(admin, "backlog-in"), new_topic(admin, "backlog-out", dedup_namespace(admin))
     produce(input_topic, records, size)
     job = Job(EXACTLY_ONCE_PIPELINE, input_topic, output, bounded=False, checkpoint_ms=BACKLOG_CHECKPOINT_MS)
     result: dict = {"variant": EXACTLY_ONCE_PIPELINE.key, "records": records, "size": size,
@@ -553,6 +598,45 @@ def backlog_run(admin: PulsarAdmin, size: int, records: int) -> dict:
         result["error"] = str(error)
     finally:
         job.end(admin, input_topic, output)
+    return result
+
+
+# -- many partitions ------------------------------------------------------------------------------------------
+
+def scaling_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> list[dict]:
+    """Each source-only variant over the same `records` of 100 B in SCALING_PARTITIONS partitions (one run each; the
+    4-partition figure is the throughput table's)."""
+    results = []
+    topic = new_topic(admin, "scale", partitions=SCALING_PARTITIONS)
+    produce(topic, records, 100)
+    for variant in variants:
+        print(f"[{time.strftime('%H:%M:%S')}] {SCALING_PARTITIONS} partitions, {variant.key} ...", flush=True)
+        run = throughput_run(admin, variant, topic, records)
+        print(f"    {run.rate:,.0f} records/s" + ("" if run.ok else f", FAILED: {run.error[-600:]}"), flush=True)
+        results.append({"variant": variant.key, "partitions": SCALING_PARTITIONS, "ok": run.ok,
+                        "rate": run.rate, "error": run.error[-1500:]})
+    admin.delete_topic(topic)
+    return results
+
+
+# -- cost of idle partitions -----------------------------------------------------------------------------------
+
+def idle_run(admin: PulsarAdmin, variant: Variant, partitions: int, window_s: float) -> dict:
+    """`variant` (a source-only job) unbounded over a topic of `partitions` partitions that never gets a message:
+    CPU of the job's processes (JVM and Python) over `window_s`, in % of one core, after 15 s of settling."""
+    topic = new_topic(admin, "idle", partitions=partitions)
+    job = Job(variant, topic, topic, bounded=False)
+    result: dict = {"variant": variant.key, "partitions": partitions, "window_s": window_s}
+    try:
+        job.wait_running()
+        time.sleep(15)
+        before, began = _cpu_seconds(job.process.pid), time.monotonic()
+        time.sleep(window_s)
+        result["cpu_pct"] = round(100 * (_cpu_seconds(job.process.pid) - before) / (time.monotonic() - began), 1)
+    except Exception as error:
+        result["error"] = str(error)
+    finally:
+        job.end(admin, topic)
     return result
 
 
@@ -632,12 +716,68 @@ def ratio(a: dict, b: dict | float | None) -> str:
     return f"{a['median'] / denominator:.2f}"
 
 
+def goals(report: dict) -> list[tuple[str, str, str, str]]:
+    """(goal, target, measured, met) for each goal of issue 12 this report has figures for."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(goal: str, target: str, value: float | None, text: str, met: bool) -> None:
+        rows.append((goal, target, text if value is not None else "not measured",
+                     ("yes" if met else "**no**") if value is not None else ""))
+
+    for size, data in report["sizes"].items():
+        medians = {key: v.get("median") for key, v in data["variants"].items()}
+        java, raw_read = medians.get("java-pipeline"), data["raw_read"]["median"]
+        for key, label, target in (("ours-pipeline", "pipeline AT_LEAST_ONCE vs Java pipeline", 1.5),
+                                   ("ours-pipeline-eo", "pipeline EXACTLY_ONCE vs Java AT_LEAST_ONCE pipeline", 1.0)):
+            value = medians[key] / java if medians.get(key) and java else None
+            add(f"{label}, {size} B", f">= {target}x", value, f"{value:.2f}x" if value else "", (value or 0) >= target)
+        value = medians["ours-source"] / raw_read if medians.get("ours-source") else None
+        add(f"source vs raw read, {size} B", ">= 0.7x", value, f"{value:.2f}x" if value else "", (value or 0) >= 0.7)
+    sink = report.get("sink_alone")
+    value = sink["PulsarWriter AT_LEAST_ONCE"] / sink["raw, no callback"] if sink else None
+    add("sink (writer alone, AT_LEAST_ONCE) vs raw send, 100 B", ">= 0.7x", value, f"{value:.2f}x" if value else "",
+        (value or 0) >= 0.7)
+    latency = {(x["variant"], x["rate"]): x for x in report.get("latency", []) if "p50_ms" in x}
+    low = [x for (key, rate), x in latency.items() if key == "ours-pipeline" and rate < 100]
+    value = low[0]["map_p50_ms"] if low else None
+    add(f"latency p50 send -> map at {low[0]['rate'] if low else '?'} records/s", "<= 250 ms", value,
+        f"{value} ms" if value is not None else "", (value or 1e9) <= 250)
+    high = [(x, latency.get(("java-pipeline", rate))) for (key, rate), x in latency.items()
+            if key == "ours-pipeline" and rate >= 100]
+    if high and high[0][1]:
+        ours, java = high[0]
+        add(f"latency p99 to output at {ours['rate']:,} records/s vs Java", "<= Java", ours["p99_ms"],
+            f"{ours['p99_ms']} vs {java['p99_ms']} ms", ours["p99_ms"] <= java["p99_ms"])
+    backlog = report.get("backlog", {})
+    value = backlog.get("checkpoints", {}).get("p99_ms")
+    add("checkpoint p99 under backpressure", "<= 2,000 ms", value, f"{value} ms", (value or 1e9) <= 2000)
+    idle = [x for x in report.get("idle", []) if x["variant"] == "ours-source" and x["partitions"] == 1000]
+    value = idle[0].get("cpu_pct") if idle else None
+    add("CPU over 1,000 idle partitions", "< 5% of one core", value, f"{value}%", (value or 1e9) < 5)
+    scaling = [x for x in report.get("scaling", []) if x["variant"] == "ours-source" and x["ok"]]
+    few = (report["sizes"].get(100) or report["sizes"].get("100") or {}).get("variants", {}).get("ours-source", {})
+    value = scaling[0]["rate"] / few["median"] if scaling and few.get("median") else None
+    add(f"source over {SCALING_PARTITIONS} vs {PARTITIONS} partitions", ">= 0.9x", value,
+        f"{value:.2f}x" if value else "", (value or 0) >= 0.9)
+    soak = report.get("soak", {})
+    if "rss_last_minute_mb" in soak:
+        minutes = max(1.0, (soak["rss_series_mb"][-1][0] - 90) / 60)
+        value = (soak["rss_last_minute_mb"] - soak["rss_minute2_mb"]) / minutes
+        add("memory over the soak", "flat (< 1 MB/minute)", value, f"{value:+.1f} MB/minute", value < 1)
+    return rows
+
+
 def markdown(report: dict) -> str:
     lines = [f"# pyflink-pulsar benchmark, {report['started']}", "",
              f"Machine: {report['machine']}. Broker: Pulsar {report['broker']} standalone on the same machine. "
              f"{report['records']:,} records per workload, {PARTITIONS} partitions, parallelism {PARALLELISM}, "
              f"checkpoints every {CHECKPOINT_MS // 1000} s, {report['runs']} run(s) per figure "
              "(median, min-max in brackets).", ""]
+    rows = goals(report)
+    if rows:
+        lines += ["## Goals", "", "| goal | target | measured | met |", "|---|---|---:|---|"]
+        lines += [f"| {goal} | {target} | {measured} | {met} |" for goal, target, measured, met in rows]
+        lines.append("")
     for size, data in report["sizes"].items():
         size = int(size)
         raw_read = data["raw_read"]
@@ -663,8 +803,9 @@ def markdown(report: dict) -> str:
         lines.append("")
     if report.get("latency"):
         lines += [f"## Latency at a fixed rate, and recovery", "",
-                  "| what | rate rec/s, size | p50 ms | p99 ms | checkpoint p50 / max ms | recovery s | "
-                  "peak RSS JVM / Python MB |", "|---|---:|---:|---:|---:|---:|---:|"]
+                  "Send -> output topic, and send -> the user's map (the Python map both pipelines share).", "",
+                  "| what | rate rec/s, size | to output p50 / p99 ms | to map p50 / p99 ms | checkpoint p50 / max ms "
+                  "| recovery s | peak RSS JVM / Python MB |", "|---|---:|---:|---:|---:|---:|---:|"]
         labels = {v.key: v.label for v in VARIANTS}
         for lat in report["latency"]:
             if "error" in lat:
@@ -675,8 +816,9 @@ def markdown(report: dict) -> str:
             if cp.get("failed"):
                 cp_text += f" ({cp['failed']} failed)"
             rss = lat.get("peak_rss_mb", {})
-            lines.append(f"| {labels[lat['variant']]} | {lat['rate']:,}, {lat['size']} B | {lat['p50_ms']} | "
-                         f"{lat['p99_ms']} | {cp_text} | {lat.get('recovery_s', 'n/a')} | "
+            lines.append(f"| {labels[lat['variant']]} | {lat['rate']:,}, {lat['size']} B | {lat['p50_ms']} / "
+                         f"{lat['p99_ms']} | {lat.get('map_p50_ms', 'n/a')} / {lat.get('map_p99_ms', 'n/a')} | "
+                         f"{cp_text} | {lat.get('recovery_s', 'not run')} | "
                          f"{rss.get('jvm', 0):,} / {rss.get('python', 0):,} |")
         lines.append("")
     if report.get("backlog"):
@@ -693,6 +835,41 @@ def markdown(report: dict) -> str:
                       "|---:|---:|---:|---:|---:|---:|",
                       f"| {backlog['rate']:,} | {cp['completed']} / {cp['failed']} | {cp['p50_ms']} | "
                       f"{cp['p99_ms']} | {cp['max_ms']} | {backlog['duplicates']} |", ""]
+    if report.get("sink_alone"):
+        rates = report["sink_alone"]
+        raw = rates["raw, no callback"]
+        lines += ["## Sink alone", "", "`PulsarWriter` without Flink vs raw pulsar-client send loops, 100 B records, "
+                  f"{PARTITIONS} partitions, one producer each (benchmarks/sink_writer.py).", "",
+                  "| what | records/s | vs raw send |", "|---|---:|---:|"]
+        lines += [f"| {label} | {rate:,.0f} | {rate / raw:.2f} |" for label, rate in rates.items()]
+        lines.append("")
+    if report.get("scaling"):
+        lines += [f"## Many partitions", "",
+                  f"Source-only jobs over the same records of 100 B in {SCALING_PARTITIONS} partitions instead of "
+                  f"{PARTITIONS} (bounded, one run).", "",
+                  f"| what | {PARTITIONS} partitions records/s | {SCALING_PARTITIONS} partitions records/s | ratio |",
+                  "|---|---:|---:|---:|"]
+        labels = {v.key: v.label for v in VARIANTS}
+        few = report["sizes"].get(100, report["sizes"].get("100", {})).get("variants", {})
+        for run in report["scaling"]:
+            base = few.get(run["variant"], {}).get("median")
+            if not run["ok"]:
+                lines.append(f"| {labels[run['variant']]} | {base or 'n/a'} | failed: {run['error'][-200:]!r} | |")
+                continue
+            ratio_text = f"{run['rate'] / base:.2f}" if base else "n/a"
+            lines.append(f"| {labels[run['variant']]} | {f'{base:,.0f}' if base else 'n/a'} | {run['rate']:,.0f} | "
+                         f"{ratio_text} |")
+        lines.append("")
+    if report.get("idle"):
+        lines += ["## Cost of idle partitions", "",
+                  "A source-only job, unbounded, over a topic whose partitions never get a message: CPU of the job's "
+                  "JVM and Python processes, % of one core.", "",
+                  "| what | partitions | CPU % of one core |", "|---|---:|---:|"]
+        labels = {v.key: v.label for v in VARIANTS}
+        for idle in report["idle"]:
+            value = idle.get("cpu_pct", f"failed: {idle.get('error', '?')[:200]!r}")
+            lines.append(f"| {labels[idle['variant']]} | {idle['partitions']:,} | {value} |")
+        lines.append("")
     if report.get("soak"):
         soak = report["soak"]
         lines += ["## Soak", "", f"`{soak['variant']}` for {soak['duration_s']:.0f} s, {soak['size']} B records, "
@@ -725,12 +902,13 @@ def plot(report: dict, path: Path) -> None:
     if report.get("latency"):
         ax = axes[0][-1]
         lat = [x for x in report["latency"] if "p50_ms" in x]
-        names = [x["variant"] for x in lat]
+        names = [f"{x['variant']} @{x['rate']}/s" for x in lat]
         ax.barh([n + " p99" for n in names], [x["p99_ms"] for x in lat], color="tab:red")
         ax.barh([n + " p50" for n in names], [x["p50_ms"] for x in lat], color="tab:green")
+        ax.barh([n + " map p50" for n in names], [x.get("map_p50_ms", 0) for x in lat], color="tab:olive")
         ax.invert_yaxis()
-        ax.set_xlabel("end-to-end latency ms")
-        ax.set_title(f"latency at {lat[0]['rate'] if lat else ''} records/s")
+        ax.set_xlabel("latency ms: send -> output topic (p50, p99), send -> map (p50)")
+        ax.set_title("latency at fixed rates")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -756,6 +934,10 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated variant keys (default: all)")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-backlog", action="store_true", help="skip the checkpoints-under-backpressure run")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle-partitions CPU runs")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the source runs over many partitions")
+    parser.add_argument("--no-sink-alone", action="store_true", help="skip the sink-alone vs raw send figures")
+    parser.add_argument("--low-rate", type=int, default=10, help="rate of the low-traffic latency runs (records/s)")
     parser.add_argument("--profile", action="store_true", help="only profile throughput runs (100 B) with py-spy")
     args = parser.parse_args()
     records = args.records or (100_000 if args.quick else 1_000_000)
@@ -795,6 +977,15 @@ def main() -> None:
                 data["runs"][variant.key] = [asdict(r) for r in results]
             report["sizes"][size] = data
             admin.delete_topic(input_topic)
+        if not args.no_sink_alone:
+            print(f"[{time.strftime('%H:%M:%S')}] sink alone vs raw send, 100 B ...", flush=True)
+            report["sink_alone"] = sink_writer.figures(
+                BROKER.service_url, BROKER.admin_url, records, 100,
+                lambda guarantee: new_topic(admin, "sink", dedup_namespace(admin)
+                                            if guarantee == DeliveryGuarantee.EXACTLY_ONCE else NAMESPACE))
+            print(f"    {report['sink_alone']}", flush=True)
+        if not args.no_scaling:
+            report["scaling"] = scaling_runs(admin, [v for v in variants if v.shape == "source"], records)
         if not args.no_latency:
             for variant in (v for v in variants if v.shape == "pipeline"):
                 if variant.connector == "ours" and variant.engine == "1.18":
@@ -806,11 +997,24 @@ def main() -> None:
                 print(f"[{time.strftime('%H:%M:%S')}] latency + recovery, {variant.key} ...", flush=True)
                 report["latency"].append(latency_run(admin, variant, args.rate, 100, window_s))
                 print(f"    {report['latency'][-1]}"[:400], flush=True)
+                print(f"[{time.strftime('%H:%M:%S')}] latency at {args.low_rate} records/s, {variant.key} ...",
+                      flush=True)
+                report["latency"].append(latency_run(admin, variant, args.low_rate, 100, max(30, window_s),
+                                                     recovery=False))
+                print(f"    {report['latency'][-1]}"[:400], flush=True)
         if not args.no_backlog:
             print(f"[{time.strftime('%H:%M:%S')}] checkpoints under backpressure, {EXACTLY_ONCE_PIPELINE.key} ...",
                   flush=True)
             report["backlog"] = backlog_run(admin, 200, records)
             print(f"    {report['backlog']}"[:400], flush=True)
+        if not args.no_idle:
+            report["idle"] = []
+            for variant in (v for v in variants if v.shape == "source"):
+                for partitions in IDLE_PARTITIONS if variant.connector == "ours" else IDLE_PARTITIONS[-1:]:
+                    print(f"[{time.strftime('%H:%M:%S')}] idle CPU, {variant.key}, {partitions} partitions ...",
+                          flush=True)
+                    report["idle"].append(idle_run(admin, variant, partitions, 30))
+                    print(f"    {report['idle'][-1]}", flush=True)
         if args.soak:
             print(f"[{time.strftime('%H:%M:%S')}] soak, ours-pipeline, {args.soak_seconds:.0f} s ...", flush=True)
             report["soak"] = soak_run(admin, VARIANTS[0], 100, args.soak_seconds)

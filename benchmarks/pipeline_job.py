@@ -9,7 +9,9 @@ listed in `"jars"`). `benchmarks/compare.py` writes the spec, starts this script
 `BenchMap` is the Python map both pipelines share: upper-cases the string value, and records what the harness
 needs without costing more than a clock read per record: per subtask the first and last record time and the
 count (written at close), an injected failure when the harness creates `fail-now`, and the time of the first
-record after the restore.
+record after the restore. In latency runs (`"map_latency": true`) it also appends, about once a second, each
+record's send time (the 19-digit ns stamp its payload starts with) and the time the map saw it to
+`map-latency-<subtask>-<attempt>.txt`.
 """
 
 from __future__ import annotations
@@ -33,19 +35,21 @@ class BenchMap(MapFunction):
     """Upper-cases each string. With `sequenced` (our EXACTLY_ONCE sink) its input is the source's metadata Row and
     its output a `PulsarMessage` whose sequence key is the record's split, as that sink requires."""
 
-    def __init__(self, probe_dir: str, sequenced: bool = False) -> None:
+    def __init__(self, probe_dir: str, sequenced: bool = False, map_latency: bool = False) -> None:
         self.probe_dir = probe_dir
         self.sequenced = sequenced
+        self.map_latency = map_latency
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.subtask = runtime_context.get_index_of_this_subtask()
         self.attempt = uuid.uuid4().hex[:6]
         self.count = 0
         self.first = self.last = 0.0
-        self.next_check = 0.0
+        self.next_check = self.next_flush = 0.0
         failed_before = bool(glob.glob(os.path.join(self.probe_dir, "failed-*")))
         self.armed = not failed_before
         self.awaiting_restore = failed_before
+        self.seen: list[str] = []  # "send_ns seen_ns" lines, map_latency only
 
     def map(self, value):
         now = time.time()
@@ -55,8 +59,16 @@ class BenchMap(MapFunction):
                 self._mark(f"restored-{self.subtask}-{self.attempt}", now)
         self.count += 1
         self.last = now
+        if self.map_latency:
+            text = value.value if self.sequenced else value
+            self.seen.append(f"{text[:19]} {time.time_ns()}")
         if now >= self.next_check:
             self.next_check = now + 0.1
+            if self.seen and now >= self.next_flush:
+                self.next_flush = now + 1
+                with open(os.path.join(self.probe_dir, f"map-latency-{self.subtask}-{self.attempt}.txt"), "a") as out:
+                    out.write("\n".join(self.seen) + "\n")
+                self.seen.clear()
             if self.armed and os.path.exists(os.path.join(self.probe_dir, "fail-now")):
                 self.armed = False
                 self._mark(f"failed-{self.subtask}-{self.attempt}", now)
@@ -146,7 +158,8 @@ def main() -> None:
     env = environment(spec)
     stream, sink = (ours if spec["connector"] == "ours" else java)(env, spec)
     output_type = Types.PICKLED_BYTE_ARRAY() if sequenced(spec) else Types.STRING()
-    mapped = stream.map(BenchMap(spec["probe_dir"], sequenced(spec)), output_type=output_type).name("bench map")
+    mapped = stream.map(BenchMap(spec["probe_dir"], sequenced(spec), spec.get("map_latency", False)),
+                        output_type=output_type).name("bench map")
     if spec["shape"] == "pipeline":
         sink(mapped)
     else:  # source only: nothing leaves the Python operator

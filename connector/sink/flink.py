@@ -15,7 +15,7 @@ passed downstream): `numRecordsOut` and `numBytesOut` (payload bytes) count mess
 `pendingMessages` is how many messages awaited acknowledgement at the last bundle end (after its flush, so always 0
 under AT_LEAST_ONCE and EXACTLY_ONCE). They are updated at bundle ends from the writer's own counts, so recording
 costs nothing per record. Under NONE the counts trail until the next bundle ends; under EXACTLY_ONCE a replayed
-message the broker drops as a duplicate is still acknowledged and counted. A failed send fails the job at once
+message the broker already had is not sent again and not counted. A failed send fails the job at once
 (logged at ERROR with the sink, topic and cause), so there is no send-error counter: the job's exception history
 counts the failures.
 """
@@ -34,6 +34,7 @@ from pyflink.datastream.functions import KeySelector
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.fn_execution.metrics.process.metric_impl import GenericMetricGroup
 
+from connector.python_runtime import set_bundle_time_unless_set
 from connector.sink.config import SinkConfig
 from connector.sink.message import to_message
 from connector.sink.writer import PulsarSinkError, PulsarWriter, Sequenced
@@ -51,7 +52,9 @@ def attach(config: SinkConfig, stream: DataStream) -> DataStream:
     """Write every element of `stream` to Pulsar; the (empty) stream of the writer operator.
 
     The writer operator's uid is `<sink name>-writer`: keep the sink name to restore its state from a savepoint.
+    The job's Python bundle time is set if unset (`connector.python_runtime`).
     """
+    set_bundle_time_unless_set(stream._j_data_stream.getExecutionEnvironment())
     name = config.sink_name
     # Fresh per submission, the same in every attempt. EXACTLY_ONCE producer names of sequence keys without
     # restored state contain it, so they never collide with names an earlier job used; restored keys keep the

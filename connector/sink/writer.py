@@ -9,6 +9,11 @@ Contracts:
 - The client never gives up on a message by itself (its send timeout is off): a producer's messages are
   persisted in order with no gaps, which broker deduplication relies on. The sink applies the send timeout
   itself: no acknowledgement for that long while messages wait raises.
+- EXACTLY_ONCE: a message whose sequence id is at or below the last one the broker persisted under its producer's
+  name when the producer opened (a replay after a restore) is not sent again; broker deduplication drops whatever
+  else comes twice. Its producers do not batch: for a batch, pulsar-client 3.13 leaves the broker only the batch's
+  first sequence id (measured: ids 1..10 in one batch, then the name reopened reports 1), so a replay of the
+  rest would not be recognized.
 """
 
 from __future__ import annotations
@@ -60,14 +65,23 @@ class PulsarWriter:
                                      **config.client_config)
         close_when_taskmanager_dies(self.close)  # frees the producer names of an orphaned worker
         self._partitions: dict[str, list[str]] = {}
+        self._candidates_of: dict[tuple[str, ...], list[str]] = {}
         self._producers: dict[tuple[str, str | None], pulsar.Producer] = {}
+        # EXACTLY_ONCE: per producer, the last sequence id the broker persisted under its name before it was opened.
+        self._persisted: dict[tuple[str, str | None], int] = {}
         self._deduplicating: set[str] = set()
+        # The caller's thread alone counts what it sends; acknowledgement callbacks (the client's threads) count
+        # what completed, under a lock the caller never takes. Waiting for acknowledgements takes `_cond`, and a
+        # callback notifies only while someone waits.
         self._written = 0
+        self._sent_to: dict[str, int] = {}
+        self._completed = 0  # acknowledged or rejected
+        self._completed_to: dict[str, int] = {}
         self._acknowledged = 0
         self._acknowledged_bytes = 0
+        self._completion_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._pending: dict[str, int] = {}
-        self._last_progress = time.monotonic()
+        self._waiting = False
         self._error: PulsarSinkError | None = None
 
     def write(self, element: Any, sequenced: Sequenced | None = None) -> None:
@@ -78,7 +92,8 @@ class PulsarWriter:
         """
         if self._exactly_once != (sequenced is not None):
             raise ValueError("a Sequenced identity is required under EXACTLY_ONCE and only there")
-        self.check()
+        if self._error is not None:
+            raise self._error
         message = to_message(element)
         payload = self._config.schema.serialize(message.value)
         candidates = self._candidates(self._target_topics(element, message))
@@ -87,19 +102,18 @@ class PulsarWriter:
         if topic not in candidates:
             raise PulsarSinkError(f"the topic router chose {topic!r}, which is none of {candidates}")
         producer = self._producer(topic, sequenced.producer_name if sequenced else None)
-        self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
-        with self._cond:
-            if not any(self._pending.values()):
-                self._last_progress = time.monotonic()
-            self._pending[topic] = self._pending.get(topic, 0) + 1
+        if sequenced is not None and sequenced.sequence_id <= self._persisted[(topic, sequenced.producer_name)]:
+            return  # a replay of a message the broker has: sent again, it would only be dropped
+        if self._written - self._completed >= self._config.max_pending_messages:
+            self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
         try:
             producer.send_async(payload, self._callback(topic, len(payload)), **_send_arguments(message, sequenced))
         except Exception as error:
-            with self._cond:
-                self._pending[topic] -= 1
             raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
         self._written += 1
-        self.check()  # the client reports some rejections (MessageTooBig) synchronously: stop before the next send
+        self._sent_to[topic] = self._sent_to.get(topic, 0) + 1
+        if self._error is not None:  # the client reports some rejections (MessageTooBig) synchronously
+            raise self._error
 
     def flush(self) -> int:
         """Wait until the broker acknowledged every message written so far; the count acknowledged in total."""
@@ -120,8 +134,7 @@ class PulsarWriter:
     @property
     def pending_messages(self) -> int:
         """The messages sent and not acknowledged yet."""
-        with self._cond:
-            return sum(self._pending.values())
+        return self._written - self._completed
 
     def close(self) -> None:
         """Release the producers and the client; unacknowledged messages are abandoned (call `flush` first)."""
@@ -141,6 +154,9 @@ class PulsarWriter:
 
     def _candidates(self, topics: tuple[str, ...]) -> list[str]:
         """Every partition of each topic, in order; a non-partitioned topic stands for itself."""
+        known = self._candidates_of.get(topics)
+        if known is not None:
+            return known
         candidates: list[str] = []
         for topic in topics:
             if topic not in self._partitions:
@@ -151,6 +167,7 @@ class PulsarWriter:
                                           f"{self._explain()}") from error
                 self._partitions[topic] = sorted(names, key=lambda name: split_partition(name)[1])
             candidates.extend(self._partitions[topic])
+        self._candidates_of[topics] = candidates
         return candidates
 
     def _producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
@@ -160,6 +177,10 @@ class PulsarWriter:
             if self._exactly_once:
                 self._require_deduplication(topic)
             producer = self._producers[key] = self._create_producer(topic, producer_name)
+            self._persisted[key] = persisted = producer.last_sequence_id()  # -1 for a name never used
+            if persisted >= 0:
+                log.info("producer %s on %s resumes after sequence id %d, the last the broker has: replayed "
+                         "messages up to it are not sent again", producer_name, topic, persisted)
         return producer
 
     def _require_deduplication(self, topic: str) -> None:
@@ -202,31 +223,43 @@ class PulsarWriter:
 
     def _callback(self, topic: str, size: int):
         def acknowledged(result: pulsar.Result, _message_id: Any) -> None:
-            with self._cond:
-                self._pending[topic] -= 1
-                self._last_progress = time.monotonic()
+            with self._completion_lock:  # uncontended unless the client runs several I/O threads
                 if result == pulsar.Result.Ok:
                     self._acknowledged += 1
                     self._acknowledged_bytes += size
                 elif self._error is None:
-                    self._error = PulsarSinkError(f"sending a message of {size} bytes to {topic} failed: "
-                                                  f"{result.name}")
-                self._cond.notify_all()
+                    self._error = PulsarSinkError(
+                        f"sending a message of {size} bytes to {topic} failed: {result.name}")
+                self._completed_to[topic] = self._completed_to.get(topic, 0) + 1
+                self._completed += 1
+            if self._waiting:
+                with self._cond:
+                    self._cond.notify_all()
 
         return acknowledged
 
     def _wait_until_pending_at_most(self, limit: int) -> None:
+        """Wait until at most `limit` messages await acknowledgement; raise the first failure, or a send timeout
+        when no acknowledgement arrived for send_timeout_ms while messages waited."""
         timeout_s = self._config.send_timeout_ms / 1000
+        completed, last_progress = self._completed, time.monotonic()
         with self._cond:
-            while self._error is None and sum(self._pending.values()) > limit:
-                idle = time.monotonic() - self._last_progress
-                if idle >= timeout_s:
-                    waiting = {topic: n for topic, n in self._pending.items() if n}
-                    self._error = PulsarSinkError(
-                        f"no acknowledgement from the broker for {timeout_s:g} s (send timeout) while messages "
-                        f"wait for topics {waiting}: is the broker at {self._config.service_url} reachable?")
-                    break
-                self._cond.wait(timeout_s - idle)
+            self._waiting = True
+            try:
+                while self._error is None and self._written - self._completed > limit:
+                    now = time.monotonic()
+                    if self._completed != completed:
+                        completed, last_progress = self._completed, now
+                    elif now - last_progress >= timeout_s:
+                        waiting = {topic: sent - self._completed_to.get(topic, 0)
+                                   for topic, sent in self._sent_to.items() if sent > self._completed_to.get(topic, 0)}
+                        self._error = PulsarSinkError(
+                            f"no acknowledgement from the broker for {timeout_s:g} s (send timeout) while messages "
+                            f"wait for topics {waiting}: is the broker at {self._config.service_url} reachable?")
+                        break
+                    self._cond.wait(min(1.0, timeout_s - (now - last_progress)))
+            finally:
+                self._waiting = False
         self.check()
 
 

@@ -34,13 +34,14 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
 
 from checkpoint.split_state import SplitState
+from connector.python_runtime import set_bundle_time_unless_set
 from connector.source.assignment import MAX_PARALLELISM, routing_key
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
-from connector.source.pacing import TickPacer, stale_after_ms
+from connector.source.pacing import TickPacer, idle_gap_ms, stale_after_ms
 from connector.source.reader import SplitReader, SplitReadError
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
@@ -63,7 +64,8 @@ def metadata_type(value_type: TypeInformation) -> TypeInformation:
 
 
 def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: frozenset[str]) -> DataStream:
-    """The DataStream of `source` (a built `PulsarSource`) in `env`."""
+    """The DataStream of `source` (a built `PulsarSource`) in `env` (whose bundle time it sets if unset)."""
+    set_bundle_time_unless_set(env._j_stream_execution_environment)
     if source.stop_cursor.is_bounded:
         elements = [(split, INITIAL, routing_key(split, ordinal), 0) for ordinal, split in enumerate(sorted(initial_splits))]
         splits = env.from_collection(elements, _SPLIT_ELEMENT)
@@ -108,6 +110,9 @@ class _DiscoverSplits(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         self._known = runtime_context.get_state(ValueStateDescriptor("known-splits", Types.STRING()))
         self._keys: dict[tuple[str, int], str] = {}
+        self._parsed: tuple[str, dict[str, list]] | None = None  # (stored text, its parse)
+        # The discovery result and stored text last reconciled: while neither changes, a tick only emits.
+        self._settled: tuple[frozenset[str] | None, str | None] = (None, None)
         self._thread = DiscoveryThread(self._source.subscription, self._source.new_admin(),
                                        self._source.discovery_interval_ms / 1000)
         self._thread.start()
@@ -119,9 +124,10 @@ class _DiscoverSplits(KeyedProcessFunction):
     def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, str, int]]:
         stamp = int(time.time() * 1000)
         stored = self._known.value()
-        known: dict[str, list] = json.loads(stored) if stored else {}  # split -> [origin, ordinal]
+        known = self._known_splits(stored)  # split -> [origin, ordinal]; shared, replaced rather than changed
         found = self._thread.latest()
-        if found is not None:
+        if found is not None and (found is not self._settled[0] or stored != self._settled[1]):
+            known = dict(known)
             added, removed = diff(frozenset(known), found)
             for split in removed:
                 log.info("split %s is gone; its reader stops and its state is dropped", split)
@@ -134,9 +140,20 @@ class _DiscoverSplits(KeyedProcessFunction):
                 log.info("split %s discovered (%s)", split, origin)
             if stored is None or added or removed:
                 log.info("split discovery: %d splits (%d added, %d removed)", len(known), len(added), len(removed))
-                self._known.update(json.dumps(known, sort_keys=True))
+                stored = json.dumps(known, sort_keys=True)
+                self._known.update(stored)
+                self._parsed = (stored, known)
+            self._settled = (found, stored)
         for split, (origin, ordinal) in known.items():
             yield split, origin, self._key(split, ordinal), stamp
+
+    def _known_splits(self, stored: str | None) -> dict[str, list]:
+        """The parse of the stored known splits, parsed again only when the stored text changes (a restore)."""
+        if not stored:
+            return {}
+        if self._parsed is None or self._parsed[0] != stored:
+            self._parsed = (stored, json.loads(stored))
+        return self._parsed[1]
 
     def _key(self, split: str, ordinal: int) -> str:
         key = self._keys.get((split, ordinal))
@@ -161,6 +178,7 @@ class _ReadSplit(KeyedProcessFunction):
         self._split_metrics: dict[str, SplitMetrics] = {}
         self._emitters: dict[str, RecordEmitter] = {}
         self._pacers: dict[str, TickPacer] = {}
+        self._stored: dict[str, SplitState] = {}  # the state last written to Flink state, per split
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
         self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
             if self._source.bad_message_policy is BadMessagePolicy.DEAD_LETTER else None
@@ -182,6 +200,7 @@ class _ReadSplit(KeyedProcessFunction):
             if reader is not None:
                 reader.close()
             self._pacers.pop(split, None)
+            self._stored.pop(split, None)
             log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
             self._lag.untrack(split)
             self._state.clear()
@@ -202,12 +221,16 @@ class _ReadSplit(KeyedProcessFunction):
             messages = reader.poll(source.max_records_per_poll, 0)
             metrics.record(messages)
             yield from emitter.records(messages)
-        self._pacers[split].stepped(time.monotonic())
-        self._state.update(reader.state.to_json())
+        self._pacers[split].stepped(time.monotonic(), bool(messages))
+        if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
+            self._state.update(reader.state.to_json())
+            self._stored[split] = reader.state
 
     def _open_reader(self, split: str, origin: str) -> SplitReader:
         stored = self._state.value()
         state = SplitState.from_json(stored) if stored else SplitState(split)
+        if stored:
+            self._stored[split] = state
         source = self._source
         start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
         log.info("split %s (%s) added to reader subtask %d", split, origin, self._subtask)
@@ -217,7 +240,7 @@ class _ReadSplit(KeyedProcessFunction):
                              source.receiver_queue_size, source.broker_outage_timeout_ms / 1000, stall,
                              source.service_url)
         self._readers[split] = reader
-        self._pacers[split] = TickPacer(stale_after_ms(source.poll_interval_ms))
+        self._pacers[split] = TickPacer(stale_after_ms(source.poll_interval_ms), idle_gap_ms(source.poll_interval_ms))
         self._lag.track(split, reader.last_position)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N

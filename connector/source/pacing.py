@@ -10,6 +10,10 @@ one step. When nothing is backed up, ticks arrive young and every one is a step.
 Clocks of different hosts may disagree. So that no skew can stop a split, a tick is acted on anyway once the
 split has made no step for `stale_after_ms` of the reader's own (monotonic) clock.
 
+A split whose last step found nothing is not stepped again until `idle_gap_ms` later: ticks reach the readers in
+bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
+it had nothing only costs CPU. A split that is reading steps on every due tick.
+
 No Flink and no broker here.
 """
 
@@ -17,23 +21,35 @@ from __future__ import annotations
 
 
 class TickPacer:
-    """One split's pacing: `due(stamp_ms, now_ms, now_monotonic_s)` for each tick, `stepped(now_monotonic_s)` after
-    each step it allowed. A stamp of 0 (a tick without a stamp) is always due."""
+    """One split's pacing: `due(stamp_ms, now_ms, now_monotonic_s)` for each tick, `stepped(now_monotonic_s,
+    found_messages)` after each step it allowed. A stamp of 0 (a tick without a stamp) is always due."""
 
-    def __init__(self, stale_after_ms: int) -> None:
+    def __init__(self, stale_after_ms: int, idle_gap_ms: int = 0) -> None:
         self._stale_after_ms = stale_after_ms
+        self._idle_gap_ms = idle_gap_ms
         self._last_step_end: float | None = None
+        self._last_step_empty = False
 
     def due(self, stamp_ms: int, now_ms: int, now_monotonic_s: float) -> bool:
-        if stamp_ms == 0 or now_ms - stamp_ms <= self._stale_after_ms:
+        if stamp_ms == 0:
             return True
-        return self._last_step_end is None or \
-            (now_monotonic_s - self._last_step_end) * 1000 >= self._stale_after_ms
+        since_step_ms = None if self._last_step_end is None else (now_monotonic_s - self._last_step_end) * 1000
+        if self._last_step_empty and since_step_ms is not None and since_step_ms < self._idle_gap_ms:
+            return False
+        if now_ms - stamp_ms <= self._stale_after_ms:
+            return True
+        return since_step_ms is None or since_step_ms >= self._stale_after_ms
 
-    def stepped(self, now_monotonic_s: float) -> None:
+    def stepped(self, now_monotonic_s: float, found_messages: bool = True) -> None:
         self._last_step_end = now_monotonic_s
+        self._last_step_empty = not found_messages
 
 
 def stale_after_ms(poll_interval_ms: int) -> int:
     """How old a tick may be and still be a step: ten poll intervals, and never under 200 ms."""
     return max(200, 10 * poll_interval_ms)
+
+
+def idle_gap_ms(poll_interval_ms: int) -> int:
+    """How long a split that found nothing waits before its next poll: two poll intervals."""
+    return 2 * poll_interval_ms

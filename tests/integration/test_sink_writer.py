@@ -126,24 +126,27 @@ def test_several_fixed_topics_share_one_round_robin(broker: Broker, pulsar_clien
     assert [m.data() for m in read_all(pulsar_client, second)] == [b"1", b"3", b"5"]
 
 
-def test_exactly_once_replay_is_dropped_by_the_broker(broker: Broker, admin: PulsarAdmin,
+def test_exactly_once_replays_are_written_once(broker: Broker, admin: PulsarAdmin,
                                                       pulsar_client: pulsar.Client) -> None:
     target = new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "replay")
     admin.create_partitioned_topic(target, 3)
     config = builder(broker, target).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build().config
 
-    def attempt(first: int, last: int) -> None:
+    def attempt(first: int, last: int, flush: bool = True) -> None:
         writer = PulsarWriter(config)
         for n in range(first, last + 1):
             writer.write(PulsarMessage(f"m{n}", key=f"k{n % 7}" if n % 3 else None), Sequenced("replay-split-0", n))
-        writer.flush()
+        if flush:
+            writer.flush()
         writer.close()
 
     attempt(1, 500)
     attempt(301, 800)  # a replay from an older checkpoint: 301..500 again, then new records
     attempt(1, 100)
+    attempt(101, 1200, flush=False)  # a failure with sends in flight: the broker has some of 801..1200, in order
+    attempt(101, 1500)
     written = [m.data() for ms in read_partitions(pulsar_client, admin, target).values() for m in ms]
-    assert sorted(written) == sorted(f"m{n}".encode() for n in range(1, 801))
+    assert sorted(written) == sorted(f"m{n}".encode() for n in range(1, 1501))
 
 
 def test_exactly_once_refuses_a_topic_without_deduplication(broker: Broker, admin: PulsarAdmin, topic: str) -> None:

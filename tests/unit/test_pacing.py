@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.source.pacing import TickPacer, stale_after_ms
+from connector.source.pacing import TickPacer, idle_gap_ms, stale_after_ms
 
 
 def test_young_ticks_are_steps() -> None:
@@ -37,3 +37,21 @@ def test_an_unstamped_tick_is_always_due() -> None:
 def test_stale_after_follows_the_poll_interval_with_a_floor() -> None:
     assert stale_after_ms(10) == 200
     assert stale_after_ms(100) == 1_000
+
+
+def test_a_split_that_found_nothing_waits_the_idle_gap_before_its_next_poll() -> None:
+    pacer = TickPacer(200, idle_gap_ms=20)
+    pacer.stepped(1.0, found_messages=False)
+    assert not pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=1.001)  # the rest of the burst
+    assert not pacer.due(stamp_ms=5_010, now_ms=5_011, now_monotonic_s=1.019)
+    assert pacer.due(stamp_ms=5_020, now_ms=5_021, now_monotonic_s=1.021)
+
+
+def test_a_split_that_is_reading_steps_on_every_young_tick() -> None:
+    pacer = TickPacer(200, idle_gap_ms=20)
+    pacer.stepped(1.0, found_messages=True)
+    assert pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=1.0001)
+
+
+def test_the_idle_gap_is_two_poll_intervals() -> None:
+    assert idle_gap_ms(10) == 20
