@@ -212,6 +212,7 @@ class _ReadSplit(KeyedProcessFunction):
             return
         source = self._source
         metrics, emitter = self._split_metrics[split], self._emitters[split]
+        messages: list = []  # a split that is finished already (nothing to read) polls nothing
         if source.stop_cursor.is_bounded:
             while not reader.state.finished:
                 messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
