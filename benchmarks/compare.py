@@ -57,10 +57,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pulsar
-from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from benchmarks import engines, sink_writer
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
 from tools.pulsar_standalone import Broker, start, stop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,13 +126,12 @@ def new_topic(admin: PulsarAdmin, what: str, namespace: str = NAMESPACE, partiti
     return topic
 
 
-def dedup_namespace(admin: PulsarAdmin) -> str:
-    """DEDUP_NAMESPACE, created with deduplication on if it is not there yet: where EXACTLY_ONCE output goes."""
-    try:
-        admin.create_namespace(DEDUP_NAMESPACE)
-    except PulsarAdminError as error:
-        if error.status != 409:
-            raise
+def output_namespace(admin: PulsarAdmin, guarantee: str) -> str:
+    """Where a job writes under `guarantee`: EXACTLY_ONCE needs DEDUP_NAMESPACE (created, with deduplication on, if
+    it is not there yet), the others NAMESPACE."""
+    if guarantee != "EXACTLY_ONCE":
+        return NAMESPACE
+    admin.create_namespace(DEDUP_NAMESPACE, exist_ok=True)
     admin.set_deduplication(DEDUP_NAMESPACE, True)
     return DEDUP_NAMESPACE
 
@@ -417,7 +415,7 @@ class Job:
 # -- throughput -----------------------------------------------------------------------------------------------
 
 def throughput_run(admin: PulsarAdmin, variant: Variant, input_topic: str, records: int) -> JobRun:
-    output = new_topic(admin, "out", dedup_namespace(admin) if variant.guarantee == "EXACTLY_ONCE" else NAMESPACE)
+    output = new_topic(admin, "out", output_namespace(admin, variant.guarantee))
     job = Job(variant, input_topic, output, bounded=True)
     ok = job.wait(timeout_s=max(600, records / 500))
     wall = time.monotonic() - job.began
@@ -506,7 +504,7 @@ def latency_run(admin: PulsarAdmin, variant: Variant, rate: int, size: int, wind
     """Latency from send to the output topic (p50_ms, p99_ms) and to the user's map (map_p50_ms, map_p99_ms) at a
     fixed `rate`, the job's checkpoints and RSS, and with `recovery` the time to the first record after a failure."""
     input_topic = new_topic(admin, "lat-in")
-    output = new_topic(admin, "lat-out", dedup_namespace(admin) if variant.guarantee == "EXACTLY_ONCE" else NAMESPACE)
+    output = new_topic(admin, "lat-out", output_namespace(admin, variant.guarantee))
     c = client()
     job = Job(variant, input_topic, output, bounded=False, map_latency=True)
     result: dict = {"variant": variant.key, "rate": rate, "size": size, "window_s": window_s}
@@ -572,7 +570,7 @@ def percentile(values: list[float], q: float) -> float:
 def backlog_run(admin: PulsarAdmin, size: int, records: int) -> dict:
     """Our EXACTLY_ONCE pipeline, unbounded, at full speed over a backlog of `records` written before it started,
     checkpoints every BACKLOG_CHECKPOINT_MS: how long checkpoints take while the sink holds the source back."""
-    input_topic, output = new_topic(admin, "backlog-in"), new_topic(admin, "backlog-out", dedup_namespace(admin))
+    input_topic, output = new_topic(admin, "backlog-in"), new_topic(admin, "backlog-out", output_namespace(admin, EXACTLY_ONCE_PIPELINE.guarantee))
     produce(input_topic, records, size)
     job = Job(EXACTLY_ONCE_PIPELINE, input_topic, output, bounded=False, checkpoint_ms=BACKLOG_CHECKPOINT_MS)
     result: dict = {"variant": EXACTLY_ONCE_PIPELINE.key, "records": records, "size": size,
@@ -981,8 +979,7 @@ def main() -> None:
             print(f"[{time.strftime('%H:%M:%S')}] sink alone vs raw send, 100 B ...", flush=True)
             report["sink_alone"] = sink_writer.figures(
                 BROKER.service_url, BROKER.admin_url, records, 100,
-                lambda guarantee: new_topic(admin, "sink", dedup_namespace(admin)
-                                            if guarantee == DeliveryGuarantee.EXACTLY_ONCE else NAMESPACE))
+                lambda guarantee: new_topic(admin, "sink", output_namespace(admin, guarantee.name)))
             print(f"    {report['sink_alone']}", flush=True)
         if not args.no_scaling:
             report["scaling"] = scaling_runs(admin, [v for v in variants if v.shape == "source"], records)

@@ -146,8 +146,13 @@ class PulsarAdmin:
         """The namespace's own setting, or None when it follows the broker default."""
         return self._call("GET", f"/admin/v2/namespaces/{namespace}/deduplication")
 
-    def create_namespace(self, namespace: str) -> None:
-        self._call("PUT", f"/admin/v2/namespaces/{namespace}")
+    def create_namespace(self, namespace: str, exist_ok: bool = False) -> None:
+        """Create `namespace`; with `exist_ok`, one that exists already is not an error (HTTP 409)."""
+        try:
+            self._call("PUT", f"/admin/v2/namespaces/{namespace}")
+        except PulsarAdminError as error:
+            if not (exist_ok and error.status == 409):
+                raise
 
     def set_retention(self, namespace: str, minutes: int, size_mb: int) -> None:
         self._call("POST", f"/admin/v2/namespaces/{namespace}/retention",

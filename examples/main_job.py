@@ -21,7 +21,7 @@ from pyflink.common import Row
 from pyflink.datastream import StreamExecutionEnvironment
 
 from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
 from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, TopicRoutingMode
 
 SERVICE_URL = "pulsar://127.0.0.1:6650"
@@ -32,11 +32,7 @@ CUSTOMERS = 50
 
 
 def prepare(admin: PulsarAdmin, run: str) -> tuple[str, str]:
-    try:
-        admin.create_namespace(NAMESPACE)
-    except PulsarAdminError as error:
-        if error.status != 409:  # 409: it exists from an earlier run
-            raise
+    admin.create_namespace(NAMESPACE, exist_ok=True)  # it may exist from an earlier run
     admin.set_deduplication(NAMESPACE, True)
     topics = (f"persistent://{NAMESPACE}/orders-{run}", f"persistent://{NAMESPACE}/enriched-{run}")
     for topic in topics:

@@ -41,7 +41,7 @@ from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
-from connector.source.pacing import TickPacer, idle_gap_ms, stale_after_ms
+from connector.source.pacing import TickPacer
 from connector.source.reader import SplitReader, SplitReadError
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
@@ -241,7 +241,7 @@ class _ReadSplit(KeyedProcessFunction):
                              source.receiver_queue_size, source.broker_outage_timeout_ms / 1000, stall,
                              source.service_url)
         self._readers[split] = reader
-        self._pacers[split] = TickPacer(stale_after_ms(source.poll_interval_ms), idle_gap_ms(source.poll_interval_ms))
+        self._pacers[split] = TickPacer(source.poll_interval_ms)
         self._lag.track(split, reader.last_position)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 
 class TickPacer:
-    """One split's pacing: `due(stamp_ms, now_ms, now_monotonic_s)` for each tick, `stepped(now_monotonic_s,
-    found_messages)` after each step it allowed. A stamp of 0 (a tick without a stamp) is always due."""
+    """One split's pacing at `poll_interval_ms`: `due(stamp_ms, now_ms, now_monotonic_s)` for each tick,
+    `stepped(now_monotonic_s, found_messages)` after each step it allowed. A stamp of 0 (a tick without a stamp) is
+    always due."""
 
-    def __init__(self, stale_after_ms: int, idle_gap_ms: int = 0) -> None:
-        self._stale_after_ms = stale_after_ms
-        self._idle_gap_ms = idle_gap_ms
+    def __init__(self, poll_interval_ms: int) -> None:
+        self.stale_after_ms = max(200, 10 * poll_interval_ms)
+        """How old a tick may be and still be a step: ten poll intervals, and never under 200 ms."""
+        self.idle_gap_ms = 2 * poll_interval_ms
+        """How long a split whose last step found nothing waits before its next poll: two poll intervals."""
         self._last_step_end: float | None = None
         self._last_step_empty = False
 
@@ -34,22 +37,12 @@ class TickPacer:
         if stamp_ms == 0:
             return True
         since_step_ms = None if self._last_step_end is None else (now_monotonic_s - self._last_step_end) * 1000
-        if self._last_step_empty and since_step_ms is not None and since_step_ms < self._idle_gap_ms:
+        if self._last_step_empty and since_step_ms is not None and since_step_ms < self.idle_gap_ms:
             return False
-        if now_ms - stamp_ms <= self._stale_after_ms:
+        if now_ms - stamp_ms <= self.stale_after_ms:
             return True
-        return since_step_ms is None or since_step_ms >= self._stale_after_ms
+        return since_step_ms is None or since_step_ms >= self.stale_after_ms
 
     def stepped(self, now_monotonic_s: float, found_messages: bool = True) -> None:
         self._last_step_end = now_monotonic_s
         self._last_step_empty = not found_messages
-
-
-def stale_after_ms(poll_interval_ms: int) -> int:
-    """How old a tick may be and still be a step: ten poll intervals, and never under 200 ms."""
-    return max(200, 10 * poll_interval_ms)
-
-
-def idle_gap_ms(poll_interval_ms: int) -> int:
-    """How long a split that found nothing waits before its next poll: two poll intervals."""
-    return 2 * poll_interval_ms

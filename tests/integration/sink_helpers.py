@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pulsar
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
 from tests.jobs import pulsar_to_pulsar_job as job
 
 DEDUP_NAMESPACE = "public/sink-dedup"
@@ -22,11 +22,7 @@ NO_AUTO_CREATE_NAMESPACE = "public/sink-no-autocreate"
 
 def namespace(admin: PulsarAdmin, name: str, deduplication: bool = False, auto_create: bool = True) -> str:
     """Create `name` once per broker and apply the policies (idempotent)."""
-    try:
-        admin.create_namespace(name)
-    except PulsarAdminError as error:
-        if error.status != 409:
-            raise
+    admin.create_namespace(name, exist_ok=True)
     admin.set_deduplication(name, deduplication)
     request = urllib.request.Request(f"{admin.admin_url}/admin/v2/namespaces/{name}/autoTopicCreation",
                                      data=json.dumps({"allowAutoTopicCreation": auto_create,

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from connector.source.pacing import TickPacer, idle_gap_ms, stale_after_ms
+from connector.source.pacing import TickPacer
 
 
 def test_young_ticks_are_steps() -> None:
-    pacer = TickPacer(200)
+    pacer = TickPacer(10)
     assert pacer.due(stamp_ms=1_000, now_ms=1_150, now_monotonic_s=5.0)
     pacer.stepped(5.0)
     assert pacer.due(stamp_ms=1_010, now_ms=1_210, now_monotonic_s=5.06)
 
 
 def test_ticks_that_waited_behind_a_long_step_are_passed_over() -> None:
-    pacer = TickPacer(200)
+    pacer = TickPacer(10)
     pacer.stepped(10.0)  # a step that ended at 10.0 s; ticks stamped during it are now 300-900 ms old
     for age in range(300, 900, 10):
         assert not pacer.due(stamp_ms=50_000 - age, now_ms=50_000, now_monotonic_s=10.05)
@@ -21,7 +21,7 @@ def test_ticks_that_waited_behind_a_long_step_are_passed_over() -> None:
 
 
 def test_a_split_with_only_stale_ticks_still_steps_once_per_interval() -> None:
-    pacer = TickPacer(200)  # e.g. the reader's clock runs 5 s ahead of discovery's: every tick looks stale
+    pacer = TickPacer(10)  # e.g. the reader's clock runs 5 s ahead of discovery's: every tick looks stale
     assert pacer.due(stamp_ms=0 + 1, now_ms=5_001, now_monotonic_s=1.0)  # no step yet: due
     pacer.stepped(1.0)
     assert not pacer.due(stamp_ms=100, now_ms=5_100, now_monotonic_s=1.1)
@@ -29,18 +29,18 @@ def test_a_split_with_only_stale_ticks_still_steps_once_per_interval() -> None:
 
 
 def test_an_unstamped_tick_is_always_due() -> None:
-    pacer = TickPacer(200)
+    pacer = TickPacer(10)
     pacer.stepped(1.0)
     assert pacer.due(stamp_ms=0, now_ms=10**12, now_monotonic_s=1.0)
 
 
 def test_stale_after_follows_the_poll_interval_with_a_floor() -> None:
-    assert stale_after_ms(10) == 200
-    assert stale_after_ms(100) == 1_000
+    assert TickPacer(10).stale_after_ms == 200
+    assert TickPacer(100).stale_after_ms == 1_000
 
 
 def test_a_split_that_found_nothing_waits_the_idle_gap_before_its_next_poll() -> None:
-    pacer = TickPacer(200, idle_gap_ms=20)
+    pacer = TickPacer(10)
     pacer.stepped(1.0, found_messages=False)
     assert not pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=1.001)  # the rest of the burst
     assert not pacer.due(stamp_ms=5_010, now_ms=5_011, now_monotonic_s=1.019)
@@ -48,10 +48,10 @@ def test_a_split_that_found_nothing_waits_the_idle_gap_before_its_next_poll() ->
 
 
 def test_a_split_that_is_reading_steps_on_every_young_tick() -> None:
-    pacer = TickPacer(200, idle_gap_ms=20)
+    pacer = TickPacer(10)
     pacer.stepped(1.0, found_messages=True)
     assert pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=1.0001)
 
 
 def test_the_idle_gap_is_two_poll_intervals() -> None:
-    assert idle_gap_ms(10) == 20
+    assert TickPacer(10).idle_gap_ms == 20
