@@ -927,7 +927,7 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, default=600)
     parser.add_argument("--records", type=int)
     parser.add_argument("--runs", type=int)
-    parser.add_argument("--sizes", default="100,1000")
+    parser.add_argument("--sizes", default="100,1000", help="record sizes of the throughput runs (empty: none)")
     parser.add_argument("--rate", type=int, default=2000, help="fixed rate of the latency runs (records/s)")
     parser.add_argument("--only", default="", help="comma-separated variant keys (default: all)")
     parser.add_argument("--no-latency", action="store_true")
@@ -956,7 +956,7 @@ def main() -> None:
         if args.profile:
             profile_runs(admin, [v for v in variants if v.connector == "ours" and v.engine == "2.3"], records)
             return
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in (int(s) for s in args.sizes.split(",") if s):
             input_topic = new_topic(admin, f"in-{size}")
             produced = [produce(input_topic, records, size)]
             reads = [raw_read(input_topic)[1] for _ in range(runs)]

@@ -6,11 +6,22 @@ one-field Row, whose hash is the Java String hash of the key plus 62 (measured a
 `KeyGroupRangeAssignment` in a JVM). The split with ordinal i gets a key whose key group is i's 7-bit reversal
 (0, 64, 32, 96, 16, ...), so the first splits land spread out over the key-group range, and so over the subtasks,
 at any parallelism. Pure logic; the reader operator's max parallelism is fixed to MAX_PARALLELISM.
+
+An unbounded source runs its readers under at most READER_KEYS keys: the split with ordinal i is read under
+shared key i % READER_KEYS, and every tick of the source is one element per key, so what a tick costs follows the
+number of keys, not of splits. Each element names the splits of its key (`encode_members`), so a reader learns
+which splits joined or left its key from the element itself.
 """
 
 from __future__ import annotations
 
+from typing import Mapping
+
+from checkpoint.known_splits import KnownSplit
+
 MAX_PARALLELISM = 128
+READER_KEYS = 32
+"""Keys an unbounded source's readers run under: up to 32 reader subtasks each get some, evenly."""
 _ROW_HASH_OFFSET = 62  # Row.of(s).hashCode() - s.hashCode()
 _MASK = 0xFFFFFFFF
 
@@ -70,3 +81,27 @@ def routing_key(split: str, ordinal: int) -> str:
     while key_group(f"{split}#{n}") != target:
         n += 1
     return f"{split}#{n}"
+
+
+def shared_key(ordinal: int) -> str:
+    """The reader key of the split with `ordinal` in an unbounded source: slot `ordinal % READER_KEYS`, whose key
+    hits that slot's target key group, so slots spread like split routing keys do."""
+    slot = ordinal % READER_KEYS
+    return routing_key(f"readers-{slot}", slot)
+
+
+def encode_members(splits: Mapping[str, KnownSplit]) -> dict[str, str]:
+    """Per reader key, the text naming its splits and their origins, in ordinal order (stable while they are)."""
+    members: dict[str, list[tuple[int, str]]] = {}
+    for split, known in splits.items():
+        members.setdefault(known.key, []).append((known.ordinal, f"{known.origin}\t{split}"))
+    return {key: "\n".join(line for _, line in sorted(lines)) for key, lines in members.items()}
+
+
+def decode_members(text: str) -> list[tuple[str, str]]:
+    """(split, origin) pairs of a text `encode_members` wrote; "" names none (a key whose splits are all gone)."""
+    pairs = []
+    for line in text.splitlines():
+        origin, split = line.split("\t", 1)
+        pairs.append((split, origin))
+    return pairs

@@ -2,19 +2,20 @@
 
 PyFlink has no Python source API, so the source is built from parts PyFlink has:
 
-  unbounded:  datagen ticks (parallelism 1) -> key_by(0) -> _DiscoverSplits -> key_by(split) -> _ReadSplit
-  bounded:    the splits found at build time (a bounded collection) -> key_by(split) -> _ReadSplit
+  unbounded:  datagen ticks (parallelism 1) -> key_by(0) -> _DiscoverSplits -> key_by(reader key) -> _ReadSplits
+  bounded:    the splits found at build time (a bounded collection) -> key_by(reader key) -> _ReadSplits
 
-Readers are keyed by a routing key per split (`assignment.py`) that spreads splits evenly over the subtasks;
-discovery keeps each split's ordinal in its state so the key never changes. `_ReadSplit` keeps one `SplitState`
-per split in keyed ValueState. In unbounded mode each element is one step of a split (a poll of up to
-maxRecordsPerPoll records); elements that queued behind a backlog are passed over (`pacing.py`), so checkpoint
-barriers do not wait behind them. Records it yields during a bundle and the
-state it writes in that bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a
-split resumes right after the last record that reached the checkpoint. Keyed state also moves with its key
-on rescale, which makes stop-with-savepoint and restart at another parallelism continue exactly once.
+Readers run under at most READER_KEYS reader keys (`assignment.py`) that spread evenly over the subtasks; splits
+beyond that share keys, so a tick costs one element per key however many splits there are. Discovery keeps each split's ordinal and key in its state so the key
+never changes. Each element names its key's splits; `_ReadSplits` keeps one `SplitState` per split in the key's
+MapState. In unbounded mode an element is one step of each of its splits (a poll of up to maxRecordsPerPoll
+records); a split passes over steps that queued behind a backlog (`pacing.py`), so checkpoint barriers do not
+wait behind them. Records it yields during a bundle and the state it writes in that bundle enter the same
+checkpoint (a barrier ends the bundle first), so on restore a split resumes right after the last record that
+reached the checkpoint. Keyed state also moves with its key on rescale, which makes stop-with-savepoint and
+restart at another parallelism continue exactly once.
 
-In bounded mode each split is read to its stop cursor while handling its one element; checkpoints wait for
+In bounded mode each split is read to its stop cursor while handling its key's one element; checkpoints wait for
 that. A failure before the next completed checkpoint replays the element, and the split starts again from
 the state that checkpoint holds.
 """
@@ -22,7 +23,6 @@ the state that checkpoint holds.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import time
 from typing import Any, Iterable
@@ -30,12 +30,14 @@ from typing import Any, Iterable
 from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
 
+from checkpoint import known_splits
+from checkpoint.known_splits import KnownSplit
 from checkpoint.split_state import SplitState
 from connector.python_runtime import set_bundle_time_unless_set
-from connector.source.assignment import MAX_PARALLELISM, routing_key
+from connector.source.assignment import MAX_PARALLELISM, decode_members, encode_members, routing_key, shared_key
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
@@ -50,11 +52,13 @@ log = logging.getLogger(__name__)
 
 INITIAL = "initial"  # split known when the job first ran: starts at the configured start cursor
 NEW = "new"          # split discovered later: starts at earliest, so nothing written to it is missed
-REMOVE = "remove"    # split whose topic or partition is gone: reader closed, state dropped
 
-# (split, action, routing key, stamp): readers are keyed by the routing key, which places splits evenly
-# (assignment.py); the stamp (epoch ms when discovery emitted the element, 0 in bounded mode) paces them (pacing.py).
-_SPLIT_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING(), Types.LONG()])
+# (reader key, members, stamp): the members text (`encode_members`) names the key's splits and their origins; the
+# stamp (epoch ms when discovery emitted the element, 0 in bounded mode) paces the splits (pacing.py).
+_READER_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.LONG()])
+_LOST_TIMER_MS = 2000  # a step timer this overdue is taken as lost and a new one registered
+_TIMER_STEP_MS = 50  # the timer chain's period (or the poll interval, if longer): at most 20 extra steps a second
+
 
 def metadata_type(value_type: TypeInformation) -> TypeInformation:
     """The Row a source with record metadata emits (the Java connector's message fields)."""
@@ -67,18 +71,20 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
     """The DataStream of `source` (a built `PulsarSource`) in `env` (whose bundle time it sets if unset)."""
     set_bundle_time_unless_set(env._j_stream_execution_environment)
     if source.stop_cursor.is_bounded:
-        elements = [(split, INITIAL, routing_key(split, ordinal), 0) for ordinal, split in enumerate(sorted(initial_splits))]
-        splits = env.from_collection(elements, _SPLIT_ELEMENT)
+        known = {split: KnownSplit(INITIAL, ordinal, shared_key(ordinal))
+                 for ordinal, split in enumerate(sorted(initial_splits))}
+        elements = [(key, members, 0) for key, members in encode_members(known).items()]
+        splits = env.from_collection(elements, _READER_ELEMENT)
         splits = splits.name(f"{source.name}: splits").set_parallelism(1)
     else:
         splits = (_ticks(env, source)
                   .key_by(lambda _: 0, key_type=Types.INT())
-                  .process(_DiscoverSplits(source), output_type=_SPLIT_ELEMENT)
+                  .process(_DiscoverSplits(source), output_type=_READER_ELEMENT)
                   .name(f"{source.name}: split discovery").uid(f"{source.name}-split-discovery")
                   .set_parallelism(1))
     records = (splits
-               .key_by(lambda element: element[2], key_type=Types.STRING())
-               .process(_ReadSplit(source), output_type=source.output_type())
+               .key_by(lambda element: element[0], key_type=Types.STRING())
+               .process(_ReadSplits(source), output_type=source.output_type())
                .name(f"{source.name}: split readers").uid(f"{source.name}-split-readers")
                .set_max_parallelism(MAX_PARALLELISM))
     return records
@@ -97,10 +103,14 @@ def _ticks(env: StreamExecutionEnvironment, source: Any) -> DataStream:
 
 
 class _DiscoverSplits(KeyedProcessFunction):
-    """On each tick, emits one element per known split (and one REMOVE per split that disappeared).
+    """On each tick, and on each timer of a processing-time timer chain, emits one element per reader key naming the
+    key's splits (and one naming none for each key whose last split disappeared).
 
-    The known splits live in keyed state (one key), so a restore remembers which splits were initial and
-    which disappeared while the job was down. Discovery itself runs in a background thread.
+    The driver emits a second's ticks in one burst; the timer chain (a timer every 50 ms, or every poll interval if
+    longer; a Python timer reaches the JVM at a bundle end) steps the splits between bursts, so a record on an idle
+    topic does not wait for the next second. The known splits live in keyed state (one key), so a restore
+    remembers which splits were initial and which disappeared while the job was down. Discovery itself runs in a
+    background thread.
     """
 
     def __init__(self, source: Any) -> None:
@@ -109,10 +119,11 @@ class _DiscoverSplits(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._known = runtime_context.get_state(ValueStateDescriptor("known-splits", Types.STRING()))
-        self._keys: dict[tuple[str, int], str] = {}
-        self._parsed: tuple[str, dict[str, list]] | None = None  # (stored text, its parse)
+        # (stored text, its decoded splits, their members per reader key), decoded again only when the text changes
+        self._view: tuple[str, dict[str, KnownSplit], dict[str, str]] | None = None
         # The discovery result and stored text last reconciled: while neither changes, a tick only emits.
         self._settled: tuple[frozenset[str] | None, str | None] = (None, None)
+        self._timer_at: int | None = None  # processing time of this run's pending step timer
         self._thread = DiscoveryThread(self._source.subscription, self._source.new_admin(),
                                        self._source.discovery_interval_ms / 1000)
         self._thread.start()
@@ -121,57 +132,80 @@ class _DiscoverSplits(KeyedProcessFunction):
         if self._thread is not None:
             self._thread.close()
 
-    def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, str, int]]:
+    def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, int]]:
+        yield from self._elements()
+        self._arm(ctx.timer_service())
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[tuple[str, str, int]]:
+        if timestamp != self._timer_at:
+            return  # a timer of an earlier run restored from a checkpoint: only this run's chain steps
+        self._timer_at = None
+        yield from self._elements()
+        self._arm(ctx.timer_service())
+
+    def _arm(self, timers: Any) -> None:
+        """Registers the next step timer unless one is pending (one that is long overdue has been lost)."""
+        now = timers.current_processing_time()
+        if self._timer_at is None or now - self._timer_at > _LOST_TIMER_MS:
+            self._timer_at = now + max(_TIMER_STEP_MS, self._source.poll_interval_ms)
+            timers.register_processing_time_timer(self._timer_at)
+
+    def _elements(self) -> Iterable[tuple[str, str, int]]:
+        """One element per reader key naming its splits, after reconciling the known splits with discovery."""
         stamp = int(time.time() * 1000)
         stored = self._known.value()
-        known = self._known_splits(stored)  # split -> [origin, ordinal]; shared, replaced rather than changed
+        known, members = self._decoded(stored)
         found = self._thread.latest()
         if found is not None and (found is not self._settled[0] or stored != self._settled[1]):
-            known = dict(known)
             added, removed = diff(frozenset(known), found)
-            for split in removed:
-                log.info("split %s is gone; its reader stops and its state is dropped", split)
-                yield split, REMOVE, self._key(split, known.pop(split)[1]), stamp
-            origin = INITIAL if stored is None else NEW
-            used = {ordinal for _, ordinal in known.values()}
-            free = (n for n in itertools.count() if n not in used)  # the lowest ordinals no live split holds
-            for split, ordinal in zip(added, free):
-                known[split] = [origin, ordinal]
-                log.info("split %s discovered (%s)", split, origin)
             if stored is None or added or removed:
+                known = dict(known)
+                for split in removed:
+                    log.info("split %s is gone; its reader stops and its state is dropped", split)
+                    del known[split]
+                origin = INITIAL if stored is None else NEW
+                used = {split.ordinal for split in known.values()}
+                free = (n for n in itertools.count() if n not in used)  # the lowest ordinals no live split holds
+                for split, ordinal in zip(added, free):
+                    known[split] = KnownSplit(origin, ordinal, shared_key(ordinal))
+                    log.info("split %s discovered (%s)", split, origin)
                 log.info("split discovery: %d splits (%d added, %d removed)", len(known), len(added), len(removed))
-                stored = json.dumps(known, sort_keys=True)
+                stored = known_splits.encode(known)
                 self._known.update(stored)
-                self._parsed = (stored, known)
+                emptied = members.keys()
+                known, members = self._decoded(stored)
+                for key in emptied - members.keys():
+                    yield key, "", stamp
             self._settled = (found, stored)
-        for split, (origin, ordinal) in known.items():
-            yield split, origin, self._key(split, ordinal), stamp
+        for key, text in members.items():
+            yield key, text, stamp
 
-    def _known_splits(self, stored: str | None) -> dict[str, list]:
-        """The parse of the stored known splits, parsed again only when the stored text changes (a restore)."""
+    def _decoded(self, stored: str | None) -> tuple[dict[str, KnownSplit], dict[str, str]]:
         if not stored:
-            return {}
-        if self._parsed is None or self._parsed[0] != stored:
-            self._parsed = (stored, json.loads(stored))
-        return self._parsed[1]
-
-    def _key(self, split: str, ordinal: int) -> str:
-        key = self._keys.get((split, ordinal))
-        if key is None:
-            key = self._keys[(split, ordinal)] = routing_key(split, ordinal)
-        return key
+            return {}, {}
+        if self._view is None or self._view[0] != stored:
+            known = known_splits.decode(stored, routing_key)
+            self._view = (stored, known, encode_members(known))
+        return self._view[1], self._view[2]
 
 
-class _ReadSplit(KeyedProcessFunction):
-    """Keyed by split: reads the split's next batch per element and keeps its position in keyed state."""
+class _ReadSplits(KeyedProcessFunction):
+    """Keyed by reader key: each element steps the splits it names, whose states live in the key's MapState.
+
+    A split a key held that its element no longer names is gone: its reader closes and its state is dropped.
+    """
 
     def __init__(self, source: Any) -> None:
         self._source = source
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._state = runtime_context.get_state(ValueStateDescriptor("split-state", Types.STRING()))
+        self._states = runtime_context.get_map_state(
+            MapStateDescriptor("split-states", Types.STRING(), Types.STRING()))
+        # Where known-splits format 1 kept a split's state: one split per key. Moved to `_states` on first use.
+        self._format1_state = runtime_context.get_state(ValueStateDescriptor("split-state", Types.STRING()))
         self._client = self._source.new_client()
         self._admin = self._source.new_admin()
+        self._members: dict[str, tuple[str, list[tuple[str, str]]]] = {}  # per key: members text, its decode
         self._readers: dict[str, SplitReader] = {}
         self._subtask = runtime_context.get_index_of_this_subtask()
         self._metrics = runtime_context.get_metrics_group()
@@ -190,25 +224,47 @@ class _ReadSplit(KeyedProcessFunction):
         self._readers.clear()
         self._client.shutdown()
 
-    def process_element(self, element: tuple[str, str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
-        split, action, _, stamp = element
-        if action == REMOVE:
-            if self._source.fail_on_split_removal:
-                raise SplitReadError(f"split {split} is gone (its topic or partition was deleted) and the source "
-                                     "is set to fail on split removal")
-            reader = self._readers.pop(split, None)
-            if reader is not None:
-                reader.close()
-            self._pacers.pop(split, None)
-            self._stored.pop(split, None)
-            log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
-            self._lag.untrack(split)
-            self._state.clear()
-            return
-        reader = self._readers.get(split)
-        if reader is None:
-            reader = self._open_reader(split, action)
-        elif not self._pacers[split].due(stamp, int(time.time() * 1000), time.monotonic()):
+    def process_element(self, element: tuple[str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
+        key, text, stamp = element
+        now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
+        for split, origin in self._members_of(key, text):
+            yield from self._step(split, stamp, now_ms, now_monotonic_s)
+
+    def _members_of(self, key: str, text: str) -> list[tuple[str, str]]:
+        """The (split, origin) pairs `text` names; on a change (and on a key's first element) drops the splits
+        the key held that it no longer names."""
+        seen = self._members.get(key)
+        if seen is not None and seen[0] == text:
+            return seen[1]
+        members = decode_members(text)
+        names = {split for split, _ in members}
+        held = set(self._states.keys()) | {split for split, _ in (seen[1] if seen else ())}
+        if seen is None:
+            held |= self._adopt_format1_state()
+        for split in sorted(held - names):
+            self._remove(split)
+        self._open_readers([(split, origin) for split, origin in members if split not in self._readers])
+        self._members[key] = (text, members)
+        return members
+
+    def _remove(self, split: str) -> None:
+        if self._source.fail_on_split_removal:
+            raise SplitReadError(f"split {split} is gone (its topic or partition was deleted) and the source "
+                                 "is set to fail on split removal")
+        reader = self._readers.pop(split, None)
+        if reader is not None:
+            reader.close()
+        self._pacers.pop(split, None)
+        self._stored.pop(split, None)
+        self._states.remove(split)
+        self._lag.untrack(split)
+        log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
+
+    def _step(self, split: str, stamp: int, now_ms: int, now_monotonic_s: float) -> Iterable[Any]:
+        """One step of `split`: its next poll (or, bounded, all of it) when its pacer allows one at the element's
+        arrival (`now_ms`, `now_monotonic_s`)."""
+        reader = self._readers[split]
+        if not self._pacers[split].due(stamp, now_ms, now_monotonic_s):
             return
         source = self._source
         metrics, emitter = self._split_metrics[split], self._emitters[split]
@@ -224,22 +280,40 @@ class _ReadSplit(KeyedProcessFunction):
             yield from emitter.records(messages)
         self._pacers[split].stepped(time.monotonic(), bool(messages))
         if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
-            self._state.update(reader.state.to_json())
+            self._states.put(split, reader.state.to_json())
             self._stored[split] = reader.state
 
-    def _open_reader(self, split: str, origin: str) -> SplitReader:
-        stored = self._state.value()
-        state = SplitState.from_json(stored) if stored else SplitState(split)
-        if stored:
-            self._stored[split] = state
+    def _adopt_format1_state(self) -> set[str]:
+        """Moves a state known-splits format 1 left under this key (its only split) into the MapState; returns the
+        split it belongs to, if any."""
+        stored = self._format1_state.value()
+        if stored is None:
+            return set()
+        split = SplitState.from_json(stored).split
+        self._states.put(split, stored)
+        self._format1_state.clear()
+        log.info("split %s: state of known-splits format 1 moved into the reader key's split states", split)
+        return {split}
+
+    def _open_readers(self, splits: list[tuple[str, str]]) -> None:
+        """Opens a reader for each (split, origin) from the split's stored state, if any."""
+        for split, origin in splits:
+            stored = self._states.get(split)
+            if stored:
+                self._stored[split] = SplitState.from_json(stored)
+            self._register(split, self._new_reader(split, origin, self._stored.get(split) or SplitState(split)))
+
+    def _new_reader(self, split: str, origin: str, state: SplitState) -> SplitReader:
         source = self._source
         start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
         log.info("split %s (%s) added to reader subtask %d", split, origin, self._subtask)
         stall_s = source.split_stall_timeout_ms / 1000
         stall = StallWatch(split, lambda: self._lag.sample(split), warn_after_s=stall_s / 4, fail_after_s=stall_s)
-        reader = SplitReader(self._client, self._admin, state, start, source.stop_cursor,
-                             source.receiver_queue_size, source.broker_outage_timeout_ms / 1000, stall,
-                             source.service_url)
+        return SplitReader(self._client, self._admin, state, start, source.stop_cursor, source.receiver_queue_size,
+                           source.broker_outage_timeout_ms / 1000, stall, source.service_url)
+
+    def _register(self, split: str, reader: SplitReader) -> None:
+        source = self._source
         self._readers[split] = reader
         self._pacers[split] = TickPacer(source.poll_interval_ms)
         self._lag.track(split, reader.last_position)
@@ -252,4 +326,3 @@ class _ReadSplit(KeyedProcessFunction):
                                              metrics.dead_lettered, self._dead_letter)
             self._emitters[split] = RecordEmitter(schema.deserialize_message, source.emit_metadata, bad_messages,
                                                   metrics.decode_errors)
-        return reader

@@ -10,9 +10,11 @@ one step. When nothing is backed up, ticks arrive young and every one is a step.
 Clocks of different hosts may disagree. So that no skew can stop a split, a tick is acted on anyway once the
 split has made no step for `stale_after_ms` of the reader's own (monotonic) clock.
 
-A split whose last step found nothing is not stepped again until `idle_gap_ms` later: ticks reach the readers in
-bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
-it had nothing only costs CPU. A split that is reading steps on every due tick.
+A split whose last step found nothing is not stepped again until its idle gap has passed: ticks reach the readers
+in bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
+it had nothing only costs CPU (an empty poll is a client time-out raised as an exception: about 10 µs). The gap
+starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms`, so a partition that
+stays idle costs at most ten polls a second, and one that gets a record is back to every due tick at once.
 
 No Flink and no broker here.
 """
@@ -30,14 +32,16 @@ class TickPacer:
         """How old a tick may be and still be a step: ten poll intervals, and never under 200 ms."""
         self.idle_gap_ms = 2 * poll_interval_ms
         """How long a split whose last step found nothing waits before its next poll: two poll intervals."""
+        self.max_idle_gap_ms = max(100, self.idle_gap_ms)
+        """The longest wait between polls of a split that keeps finding nothing: 100 ms (or the idle gap)."""
         self._last_step_end: float | None = None
-        self._last_step_empty = False
+        self._gap_ms = 0.0  # the wait before the next poll: 0 after a step that found messages
 
     def due(self, stamp_ms: int, now_ms: int, now_monotonic_s: float) -> bool:
         if stamp_ms == 0:
             return True
         since_step_ms = None if self._last_step_end is None else (now_monotonic_s - self._last_step_end) * 1000
-        if self._last_step_empty and since_step_ms is not None and since_step_ms < self.idle_gap_ms:
+        if since_step_ms is not None and since_step_ms < self._gap_ms:
             return False
         if now_ms - stamp_ms <= self.stale_after_ms:
             return True
@@ -45,4 +49,7 @@ class TickPacer:
 
     def stepped(self, now_monotonic_s: float, found_messages: bool = True) -> None:
         self._last_step_end = now_monotonic_s
-        self._last_step_empty = not found_messages
+        if found_messages:
+            self._gap_ms = 0.0
+        else:
+            self._gap_ms = min(self.max_idle_gap_ms, max(self.idle_gap_ms, 2 * self._gap_ms))

@@ -5,11 +5,11 @@ It runs as a user runs it, in its own process, against the session's broker inst
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.user_environment import user_environment
 from tools.pulsar_standalone import Broker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,17 +21,9 @@ def test_main_job_reads_stored_batched_orders_exactly_once(broker: Broker) -> No
                "--service-url", broker.service_url, "--admin-url", broker.admin_url]
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=DEMO_LIMIT_S,
-                              env=_environment())
+                              env=user_environment())
     except subprocess.TimeoutExpired as error:
         raise AssertionError(f"the main job did not finish within {DEMO_LIMIT_S} s; its output so far:\n"
                              f"{(error.stdout or b'').decode(errors='replace')[-3000:]}") from None
     assert done.returncode == 0, f"the main job failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     assert "OK: 20000 of 20000 orders exactly once, 0 duplicates, 0 missing, per-key order kept" in done.stdout
-
-
-def _environment() -> dict[str, str]:
-    """This process's environment as a user's shell would have it: the venv first on PATH, and without the flag
-    an in-process PyFlink job of an earlier test leaves set (it stops the script from starting its own JVM)."""
-    environment = {k: v for k, v in os.environ.items() if k != "PYFLINK_GATEWAY_DISABLED"}
-    environment["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
-    return environment

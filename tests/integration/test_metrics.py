@@ -60,7 +60,8 @@ def test_split_metrics_count_records_bytes_and_lag(flink_cluster: FlinkCluster, 
         assert metrics[f"{first}.lastPublishTime"] > time.time() * 1000 - 120_000
         second = TopicName.parse(topic).partition(1).removeprefix("persistent://")
         assert metrics.get(f"{second}.numRecordsIn", 0) == 0  # PyFlink reports a counter once it moved
-        assert metrics[f"{second}.lag"] == 0 and metrics[f"{second}.lastPublishTime"] == 0
+        # An idle, caught-up split registers no gauges (PyFlink ships every gauge at every bundle end).
+        assert f"{second}.lag" not in metrics and f"{second}.lastPublishTime" not in metrics
     finally:
         flink_cluster.cancel(job_id)
 

@@ -7,7 +7,6 @@ read back with plain readers.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -19,6 +18,7 @@ import pytest
 from connector.admin import PulsarAdmin
 from tests.integration.sink_helpers import (DEDUP_NAMESPACE, NO_AUTO_CREATE_NAMESPACE, namespace, new_topic,
                                             read_partitions)
+from tests.user_environment import user_environment
 from tools.pulsar_standalone import Broker
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "sink_sequence_job.py"
@@ -28,11 +28,7 @@ FAIL_AT = [20_000, 55_000, 90_000]  # 20k is in the first source's half, the oth
 
 def run_job(broker: Broker, topic: str, guarantee: str, tmp_path: Path, records: int, fail_at: list[int],
             expect_success: bool = True, restart_attempts: int = 10) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "FLINK_LOG_DIR": str(tmp_path / "log")}
-    # An earlier in-process PyFlink job (loopback mode) marks this process as a Python worker; the job's own
-    # driver process must launch its gateway.
-    env.pop("PYFLINK_GATEWAY_DISABLED", None)
+    env = user_environment(FLINK_LOG_DIR=str(tmp_path / "log"))
     done = subprocess.run(
         [sys.executable, str(JOB), "--service-url", broker.service_url, "--admin-url", broker.admin_url,
          "--topic", topic, "--guarantee", guarantee, "--records", str(records),

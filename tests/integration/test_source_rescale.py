@@ -39,13 +39,8 @@ def test_rescale_through_savepoints_keeps_exactly_once(broker, admin: PulsarAdmi
         partial = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=2)
         assert partial["violations"] == [] and len(partial["done"]) < PARTITIONS, \
             f"the phase at parallelism {parallelism} must stop midway: {partial}"
-    env = job.checkpointed_env(1, checkpoint_ms=1000, savepoint=savepoint)
-    job.build(env, broker.service_url, broker.admin_url, topic, results_topic, PER_PARTITION, [], str(tmp_path))
-    client = env.execute_async("rescale phase at parallelism 1")
-    try:
-        results = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=300)
-    finally:
-        client.cancel().result()
+    results = job.resume_to_end(savepoint, 1, broker.service_url, broker.admin_url, topic, results_topic, PARTITIONS,
+                                PER_PARTITION, str(tmp_path), pulsar_client)
     assert results["violations"] == []
     resumed_partitions = {partition for partition, last in results["resumed"] if last > 0}
     assert resumed_partitions == set(range(PARTITIONS)), "each phase after the first resumes from the savepoint"

@@ -24,6 +24,7 @@ from connector import PulsarSource, SimpleStringSchema, StartCursor
 if not __package__:  # run as a script: the project root holds the `tests` package
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.jobs.mini_cluster import with_spare_taskmanager  # noqa: E402
+from tests.sequenced import read_results  # noqa: E402
 
 
 class FailOnce(MapFunction):
@@ -118,6 +119,19 @@ def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None
     env.set_parallelism(parallelism)
     env.enable_checkpointing(checkpoint_ms)
     return env
+
+
+def resume_to_end(savepoint: str, parallelism: int, service_url: str, admin_url: str, topic: str, results_topic: str,
+                  partitions: int, per_partition: int, marker_dir: str, results_client: pulsar.Client) -> dict:
+    """Runs the checked pipeline from `savepoint` at `parallelism` until every partition is done (or 300 s passed),
+    cancels it, and returns the checker's results (`tests.sequenced.read_results`)."""
+    env = checkpointed_env(parallelism, checkpoint_ms=1000, savepoint=savepoint)
+    build(env, service_url, admin_url, topic, results_topic, per_partition, [], marker_dir)
+    client = env.execute_async(f"resume from a savepoint at parallelism {parallelism}")
+    try:
+        return read_results(results_client, results_topic, partitions, timeout_s=300)
+    finally:
+        client.cancel().result()
 
 
 def main() -> None:

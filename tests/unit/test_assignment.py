@@ -2,7 +2,9 @@
 
 from collections import Counter
 
-from connector.source.assignment import java_string_hash, key_group, routing_key, subtask_of, target_key_group
+from checkpoint.known_splits import KnownSplit
+from connector.source.assignment import (READER_KEYS, decode_members, encode_members, java_string_hash, key_group,
+                                         routing_key, shared_key, subtask_of, target_key_group)
 
 
 def test_hashes_match_values_computed_by_flink_in_a_jvm() -> None:
@@ -25,3 +27,22 @@ def test_splits_spread_evenly_over_subtasks() -> None:
         keys = [routing_key(f"persistent://public/default/t-partition-{i}", i) for i in range(splits)]
         loads = Counter(subtask_of(key, parallelism) for key in keys)
         assert max(loads.values()) - min(loads.get(s, 0) for s in range(parallelism)) <= 1, (splits, parallelism, loads)
+
+
+def test_shared_keys_bound_the_keys_and_spread_evenly_over_subtasks() -> None:
+    keys = [shared_key(ordinal) for ordinal in range(1000)]
+    assert len(set(keys)) == READER_KEYS and keys[:READER_KEYS] == keys[READER_KEYS:2 * READER_KEYS]
+    for parallelism in (1, 2, 3, 4, 5, 8, 32):
+        loads = Counter(subtask_of(key, parallelism) for key in set(keys))
+        assert max(loads.values()) - min(loads.get(s, 0) for s in range(parallelism)) <= 1, (parallelism, loads)
+
+
+def test_members_name_each_keys_splits_in_ordinal_order() -> None:
+    known = {"persistent://p/d/t-partition-10": KnownSplit("new", 10, "k1"),
+             "persistent://p/d/t-partition-2": KnownSplit("initial", 2, "k1"),
+             "persistent://p/d/u": KnownSplit("initial", 3, "k2")}
+    members = encode_members(known)
+    assert decode_members(members["k1"]) == [("persistent://p/d/t-partition-2", "initial"),
+                                             ("persistent://p/d/t-partition-10", "new")]
+    assert decode_members(members["k2"]) == [("persistent://p/d/u", "initial")]
+    assert decode_members("") == []

@@ -105,8 +105,11 @@ def test_a_message_without_key_has_key_none() -> None:
 
 
 def test_split_metrics_count_messages_bytes_and_last_publish_time() -> None:
-    group = Group()
-    metrics = SplitMetrics(group, lag=lambda: 42)
+    group, lag = Group(), [0]
+    metrics = SplitMetrics(group, lag=lambda: lag[0])
+    metrics.record([])
+    assert "lag" not in group.gauges, "an idle, caught-up split has no gauges"
+    lag[0] = 42
     metrics.record([Message(b"abc", 1), Message(b"de", 2)])
     metrics.record([])
     assert group.counters["numRecordsIn"].value == 2
@@ -114,3 +117,13 @@ def test_split_metrics_count_messages_bytes_and_last_publish_time() -> None:
     assert group.gauges["lastPublishTime"]() == 1_700_000_000_002
     assert group.gauges["lag"]() == 42
     assert {"decodeErrors", "skippedMessages", "deadLetteredMessages"} <= set(group.counters)
+
+
+def test_split_metrics_gauges_appear_once_a_lag_sample_finds_the_split_behind() -> None:
+    group, lag = Group(), [-1]
+    metrics = SplitMetrics(group, lag=lambda: lag[0])
+    metrics.record([])
+    assert group.gauges == {}
+    lag[0] = 7  # stalled: behind, reading nothing
+    metrics.record([])
+    assert group.gauges["lag"]() == 7 and group.gauges["lastPublishTime"]() == 0

@@ -55,3 +55,25 @@ def test_a_split_that_is_reading_steps_on_every_young_tick() -> None:
 
 def test_the_idle_gap_is_two_poll_intervals() -> None:
     assert TickPacer(10).idle_gap_ms == 20
+
+
+def test_the_idle_gap_doubles_while_a_split_stays_idle_up_to_its_cap() -> None:
+    pacer = TickPacer(10)
+    assert pacer.max_idle_gap_ms == 100
+    now, gaps = 1.0, []
+    for _ in range(6):
+        pacer.stepped(now, found_messages=False)
+        wait_ms = 1
+        while not pacer.due(stamp_ms=10**6, now_ms=10**6, now_monotonic_s=now + wait_ms / 1000):
+            wait_ms += 1
+        gaps.append(wait_ms)
+        now += wait_ms / 1000
+    assert gaps == [20, 40, 80, 100, 100, 100]
+
+
+def test_a_split_that_finds_a_record_is_back_to_every_tick() -> None:
+    pacer = TickPacer(10)
+    for step in range(5):
+        pacer.stepped(1.0 + step, found_messages=False)
+    pacer.stepped(10.0, found_messages=True)
+    assert pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=10.0001)
