@@ -6,10 +6,11 @@ PyFlink has no Python source API, so the source is built from parts PyFlink has:
   bounded:    the splits found at build time (a bounded collection) -> key_by(reader key) -> _ReadSplits
 
 Readers run under at most READER_KEYS reader keys (`assignment.py`) that spread evenly over the subtasks; splits
-beyond that share keys, so a tick costs one element per key however many splits there are. Discovery keeps each split's ordinal and key in its state so the key
-never changes. Each element names its key's splits; `_ReadSplits` keeps one `SplitState` per split in the key's
-MapState. In unbounded mode an element is one step of each of its splits (a poll of up to maxRecordsPerPoll
-records); a split passes over steps that queued behind a backlog (`pacing.py`), so checkpoint barriers do not
+beyond that share keys, so a tick costs one element per key however many splits there are. Discovery keeps each
+split's ordinal and key in its state so the key never changes. Each element names its key's splits;
+`_ReadSplits` keeps one `SplitState` per split in the key's MapState. In unbounded mode an element is one step of
+each of its splits (a poll of up to maxRecordsPerPoll records); a split passes over steps that queued behind a
+backlog (`pacing.py`), so checkpoint barriers do not
 wait behind them. Records it yields during a bundle and the state it writes in that bundle enter the same
 checkpoint (a barrier ends the bundle first), so on restore a split resumes right after the last record that
 reached the checkpoint. Keyed state also moves with its key on rescale, which makes stop-with-savepoint and
