@@ -60,7 +60,7 @@ import pulsar
 
 from benchmarks import engines, sink_writer
 from connector.admin import PulsarAdmin
-from tools.pulsar_standalone import Broker, start, stop
+from devtools.pulsar_standalone import Broker, start, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -800,7 +800,7 @@ def markdown(report: dict) -> str:
                          f"{rss_text} | {cp} |")
         lines.append("")
     if report.get("latency"):
-        lines += [f"## Latency at a fixed rate, and recovery", "",
+        lines += ["## Latency at a fixed rate, and recovery", "",
                   "Send -> output topic, and send -> the user's map (the Python map both pipelines share).", "",
                   "| what | rate rec/s, size | to output p50 / p99 ms | to map p50 / p99 ms | checkpoint p50 / max ms "
                   "| recovery s | peak RSS JVM / Python MB |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -842,7 +842,7 @@ def markdown(report: dict) -> str:
         lines += [f"| {label} | {rate:,.0f} | {rate / raw:.2f} |" for label, rate in rates.items()]
         lines.append("")
     if report.get("scaling"):
-        lines += [f"## Many partitions", "",
+        lines += ["## Many partitions", "",
                   f"Source-only jobs over the same records of 100 B in {SCALING_PARTITIONS} partitions instead of "
                   f"{PARTITIONS} (bounded, one run).", "",
                   f"| what | {PARTITIONS} partitions records/s | {SCALING_PARTITIONS} partitions records/s | ratio |",

@@ -23,7 +23,7 @@ CACHE = ROOT / ".cache" / "bench"
 FLINK118 = "1.18.*"
 CONNECTOR_VERSION = "4.1.0-1.18"
 POM = Path(__file__).resolve().parent / "java" / "pom.xml"
-MAVEN_SETTINGS = ROOT / "tools" / "pulsar" / "settings.xml"
+MAVEN_SETTINGS = ROOT / "devtools" / "pulsar" / "settings.xml"
 
 
 class EngineError(RuntimeError):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from connector.admin import PulsarAdmin
-from tools.pulsar_standalone import Broker, start, stop
+from devtools.pulsar_standalone import Broker, start, stop
 
 BROKER = Broker(name="micro-bench", port=24650, web_port=24080, deduplication=True)
 

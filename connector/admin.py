@@ -14,16 +14,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from connector.security import PulsarAuthenticationError, PulsarSecurity
+from connector.errors import PulsarAdminError, PulsarAuthenticationError
+from connector.security import PulsarSecurity
 from connector.topics import TopicName, split_partition
-
-
-class PulsarAdminError(RuntimeError):
-    """An admin call failed; `status` is the HTTP status, or None when the broker was not reached."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -129,9 +122,11 @@ class PulsarAdmin:
         self._call("POST", f"{_schema_path(topic)}/schema",
                    {"type": schema_type, "schema": definition, "properties": dict(properties or {})})
 
-    def partitioned_stats(self, topic: str) -> dict[str, Any]:
-        """Stats of a partitioned topic summed over its partitions (msgInCounter, msgOutCounter, ...)."""
-        return dict(self._call("GET", f"{_path(topic)}/partitioned-stats"))
+    def partitioned_stats(self, topic: str, per_partition: bool = False) -> dict[str, Any]:
+        """Stats of a partitioned topic summed over its partitions (msgInCounter, msgOutCounter, ...); with
+        `per_partition`, also each partition's own under "partitions" (keyed by the partition's full name)."""
+        query = "?perPartition=true" if per_partition else ""
+        return dict(self._call("GET", f"{_path(topic)}/partitioned-stats{query}"))
 
     def internal_stats(self, topic: str) -> dict[str, Any]:
         """The managed ledger's internal stats of a non-partitioned topic or one partition."""

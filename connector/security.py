@@ -30,9 +30,7 @@ from typing import Any
 import cloudpickle
 import pulsar
 
-
-class PulsarAuthenticationError(RuntimeError):
-    """Credentials could not be obtained, e.g. the OAuth2 issuer refused the client; the message says where."""
+from connector.errors import PulsarAuthenticationError, PulsarConfigError
 
 
 # Access tokens the admin calls got from OAuth2 issuers, per credentials: (token, monotonic time to renew at).
@@ -145,10 +143,10 @@ class PulsarSecurity:
     def __post_init__(self) -> None:
         chosen = [name for name in ("token", "token_file", "token_supplier", "oauth2") if getattr(self, name)]
         if len(chosen) > 1:
-            raise ValueError(f"authentication: choose one of token, token_file, token_supplier, oauth2; "
-                             f"got {', '.join(chosen)}")
+            raise PulsarConfigError(f"authentication: choose one of token, token_file, token_supplier, oauth2; "
+                                    f"got {', '.join(chosen)}")
         if bool(self.tls_certificate_file) != bool(self.tls_key_file):
-            raise ValueError("tls: tls_certificate_file and tls_key_file go together (mutual TLS)")
+            raise PulsarConfigError("tls: tls_certificate_file and tls_key_file go together (mutual TLS)")
         if self.token_supplier is not None:
             _check_supplier(self.token_supplier)
 
@@ -217,11 +215,11 @@ def _check_supplier(supplier: Callable[[], str]) -> None:
     """PyFlink ships the connector's settings to its Python workers with cloudpickle: refuse at set-up what
     cannot travel (or would carry a token in its closure), not on the workers."""
     if getattr(supplier, "__name__", "") == "<lambda>":
-        raise ValueError("authentication: token_supplier must be a module-level function (it is pickled "
-                         "to every Flink worker), not a lambda")
+        raise PulsarConfigError("authentication: token_supplier must be a module-level function (it is pickled "
+                                "to every Flink worker), not a lambda")
     try:
         cloudpickle.dumps(supplier)
     except Exception as error:  # whatever the pickler raises: TypeError, PicklingError, AttributeError, ...
         name = getattr(supplier, "__qualname__", type(supplier).__name__)
-        raise ValueError(f"authentication: token_supplier {name} cannot be pickled to the Flink workers "
-                         f"({type(error).__name__}: {error}); pass a module-level function") from None
+        raise PulsarConfigError(f"authentication: token_supplier {name} cannot be pickled to the Flink workers "
+                                f"({type(error).__name__}: {error}); pass a module-level function") from None

@@ -13,16 +13,24 @@ registered for Pulsar clients that read with a schema.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+import pulsar
 from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
 
-if TYPE_CHECKING:
-    import pulsar
+from connector.admin import PulsarAdmin
 
-    from connector.admin import PulsarAdmin
-    from connector.formats.schema_registry import PulsarSchema
+
+@dataclass(frozen=True)
+class PulsarSchema:
+    """A schema as Pulsar registers it: its type (AVRO, JSON, STRING, BYTES, ...) and definition text."""
+
+    type: str
+    definition: str
+    properties: Mapping[str, str] = field(default_factory=dict)
 
 
 class DeserializationSchema(ABC):
@@ -67,8 +75,6 @@ class SimpleStringSchema(DeserializationSchema, SerializationSchema):
         return value.encode("utf-8")
 
     def pulsar_schema(self) -> PulsarSchema:
-        from connector.formats.schema_registry import PulsarSchema
-
         return PulsarSchema("STRING", "")
 
     def produced_type(self) -> TypeInformation:

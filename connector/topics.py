@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from connector.errors import PulsarConfigError
+
 PARTITION_SUFFIX = "-partition-"
 
 
@@ -19,17 +21,17 @@ class TopicName:
     def parse(cls, topic: str) -> TopicName:
         """Accept `name`, `tenant/ns/name` or `persistent://tenant/ns/name`, as the Pulsar clients do."""
         if not topic or not topic.strip():
-            raise ValueError("topic name is empty")
+            raise PulsarConfigError("topic name is empty")
         rest = topic
         if "://" in topic:
             domain, rest = topic.split("://", 1)
             if domain != "persistent":
-                raise ValueError(f"topic {topic!r}: only persistent:// topics are supported, not {domain}://")
+                raise PulsarConfigError(f"topic {topic!r}: only persistent:// topics are supported, not {domain}://")
         parts = rest.split("/")
         if len(parts) == 1:
             parts = ["public", "default", parts[0]]
         if len(parts) != 3 or not all(parts):
-            raise ValueError(f"topic {topic!r} is not of the form persistent://tenant/namespace/name")
+            raise PulsarConfigError(f"topic {topic!r} is not of the form persistent://tenant/namespace/name")
         return cls(*parts)
 
     @property

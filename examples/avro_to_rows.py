@@ -36,7 +36,8 @@ env.set_runtime_mode(RuntimeExecutionMode.BATCH)
 source = (PulsarSource.builder().set_service_url(service_url).set_admin_url(admin_url).set_topics(topic)
           .set_deserialization_schema_from_registry()                # AvroRowSchema of the registered Order
           .set_bad_message_policy(BadMessagePolicy.SKIP)             # or FAIL (default), DEAD_LETTER
-          .set_start_cursor(StartCursor.earliest()).set_bounded_stop_cursor(StopCursor.latest()).build())
+          .set_start_cursor(StartCursor.earliest()).set_bounded_stop_cursor(StopCursor.latest()).build()
+          .check_broker())                                           # binds the registry's schema (create_stream would)
 print("output type:", source.output_type())
 rows = source.create_stream(env).map(lambda order: f"{order.item}: {order.price}", output_type=Types.STRING())
 with rows.execute_and_collect() as results:

@@ -15,8 +15,8 @@ import pulsar
 import pytest
 
 from connector.admin import PulsarAdmin
-from tools.flink_cluster import FlinkCluster
-from tools.pulsar_standalone import Broker, start, stop
+from devtools.flink_cluster import FlinkCluster
+from devtools.pulsar_standalone import Broker, start, stop
 
 # The test broker runs beside any broker a developer already has on the default ports.
 TEST_BROKER = Broker(name="test", port=int(os.environ.get("TEST_PULSAR_PORT", "16650")),

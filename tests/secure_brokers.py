@@ -6,7 +6,7 @@ reference and called wherever the connector connects, in the test process and on
 
 from __future__ import annotations
 
-from tools.pulsar_standalone import Broker
+from devtools.pulsar_standalone import Broker
 
 SECURE = Broker(name="secure", port=22650, web_port=22080, auth_token=True, tls=True)
 MTLS = Broker(name="mtls", port=22750, web_port=22180, tls=True, tls_client_auth=True)

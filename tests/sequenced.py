@@ -75,6 +75,34 @@ def read_results(client: pulsar.Client, results_topic: str, partitions: int, tim
     return {"done": sorted(done.items()), "violations": violations, "resumed": resumed}
 
 
+def wait_until_each_partition_read(admin: PulsarAdmin, topic: str, more: int, timeout_s: float,
+                                   job_ended: Callable[[], str | None] = lambda: None) -> None:
+    """Wait until the broker has sent readers of each partition `more` messages beyond what it had sent them when
+    called; fail naming the partitions behind if that takes over `timeout_s`, or once `job_ended` says why it ended.
+
+    Pick `more` above a reader's prefetch (its receiver queue plus an entry): then records were taken from the
+    queue and emitted, so a savepoint taken now holds progress on every partition.
+    """
+    def sent() -> dict[str, int]:
+        partitions = admin.partitioned_stats(topic, per_partition=True).get("partitions", {})
+        return {name: stats.get("msgOutCounter", 0) for name, stats in partitions.items()}
+
+    baseline = sent()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        behind = {name: count - baseline.get(name, 0) for name, count in sent().items()
+                  if count - baseline.get(name, 0) < more}
+        if not behind:
+            return
+        ended = job_ended()
+        if ended is not None:
+            raise AssertionError(f"the job ended before it read {more} messages of each partition: {ended}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"in {timeout_s:g} s the job read fewer than {more} messages of partitions "
+                                 f"{behind} of {topic}: a stalled read")
+        time.sleep(0.5)
+
+
 def create_sequenced_topic(admin: PulsarAdmin, client: pulsar.Client, topic: str, partitions: int,
                            per_partition: int) -> None:
     admin.create_partitioned_topic(topic, partitions)

@@ -26,11 +26,12 @@ import pulsar
 from fastavro.schema import to_parsing_canonical_form
 from pyflink.common.typeinfo import TypeInformation
 
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError, PulsarConfigError
 from connector.formats.compatibility import read_problems
-from connector.formats.schema_registry import PulsarSchema, registered_schema, registered_schemas, version_number
+from connector.formats.schema_registry import registered_schema, registered_schemas, version_number
 from connector.formats.types import map_avro
-from connector.serde import DeserializationSchema, SerializationSchema
+from connector.serde import DeserializationSchema, PulsarSchema, SerializationSchema
 from connector.topics import full_name, split_partition
 
 
@@ -50,7 +51,7 @@ class AvroRowSchema(DeserializationSchema, SerializationSchema):
         latest = registered_schema(admin, topic)
         if latest is None or latest.schema.type != "AVRO":
             found = "no schema" if latest is None else f"a {latest.schema.type} schema"
-            raise ValueError(f"topic {topic} has {found} in the schema registry, not an AVRO one")
+            raise PulsarConfigError(f"topic {topic} has {found} in the schema registry, not an AVRO one")
         return cls(latest.schema.definition).bind(admin, (topic,))
 
     @property
@@ -81,7 +82,8 @@ class AvroRowSchema(DeserializationSchema, SerializationSchema):
             try:
                 versions = registered_schemas(admin, topic)
             except PulsarAdminError as error:
-                raise ValueError(f"adminUrl: could not read the registered schemas of {topic}: {error}") from None
+                raise PulsarConfigError(
+                    f"adminUrl: could not read the registered schemas of {topic}: {error}") from None
             for registered in versions:
                 bound._writers[(full_name(topic), registered.version)] = bound._writer_codec(
                     topic, registered.version, registered.schema)
@@ -134,14 +136,14 @@ class AvroRowSchema(DeserializationSchema, SerializationSchema):
     def _writer_codec(self, topic: str, version: int, schema: PulsarSchema) -> Any:
         """The parsed codec schema to decode messages of that version with; None when it is our own schema."""
         if schema.type != "AVRO":
-            raise ValueError(f"topic {topic}: registered schema version {version} is {schema.type}, not AVRO")
+            raise PulsarConfigError(f"topic {topic}: registered schema version {version} is {schema.type}, not AVRO")
         writer = fastavro.parse_schema(json.loads(schema.definition))
         if to_parsing_canonical_form(writer) == to_parsing_canonical_form(self._parsed):
             return None
         problems = read_problems(writer, self._parsed)
         if problems:
-            raise ValueError(f"topic {topic}: registered schema version {version} cannot be read with the given "
-                             f"Avro schema: {'; '.join(problems)}")
+            raise PulsarConfigError(f"topic {topic}: registered schema version {version} cannot be read with the "
+                                    f"given Avro schema: {'; '.join(problems)}")
         return fastavro.parse_schema(map_avro(writer).codec_schema)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from pyflink.common import Row, Types
 from pyflink.common.typeinfo import (BasicArrayTypeInfo, ListTypeInfo, MapTypeInfo, ObjectArrayTypeInfo,
                                      RowTypeInfo, TypeInformation)
 
-from connector.formats.schema_registry import PulsarSchema
+from connector.errors import PulsarConfigError
 from connector.formats.types import map_avro
-from connector.serde import DeserializationSchema, SerializationSchema
+from connector.serde import DeserializationSchema, PulsarSchema, SerializationSchema
 
 Convert = Callable[[Any], Any]
 
@@ -33,7 +33,7 @@ class JsonRowSchema(DeserializationSchema, SerializationSchema):
 
     def __init__(self, row_type: RowTypeInfo | None = None) -> None:
         if row_type is not None and not isinstance(row_type, RowTypeInfo):
-            raise ValueError(f"JSON: the row type must be a RowTypeInfo (Types.ROW_NAMED), not {row_type}")
+            raise PulsarConfigError(f"JSON: the row type must be a RowTypeInfo (Types.ROW_NAMED), not {row_type}")
         self._row_type = row_type
         self._avro_definition: str | None = None
         self._prepare()
@@ -105,7 +105,7 @@ def _from_json(type_info: TypeInformation, path: str) -> Convert:
         return lambda value: [None if v is None else convert(v) for v in _expect(value, list, path, "an array")]
     if isinstance(type_info, MapTypeInfo):
         if type_info._key_type_info != Types.STRING():
-            raise ValueError(f"JSON: {path}: map keys must be STRING, not {type_info._key_type_info}")
+            raise PulsarConfigError(f"JSON: {path}: map keys must be STRING, not {type_info._key_type_info}")
         convert = _from_json(type_info._value_type_info, f"{path}{{}}")
         return lambda value: {k: None if v is None else convert(v)
                               for k, v in _expect(value, dict, path, "an object").items()}
@@ -117,7 +117,7 @@ def _from_json(type_info: TypeInformation, path: str) -> Convert:
                 return value if cast is None else cast(value)
 
             return check
-    raise ValueError(f"JSON: {path}: Flink type {type_info} is not supported (see connector.formats.json)")
+    raise PulsarConfigError(f"JSON: {path}: Flink type {type_info} is not supported (see connector.formats.json)")
 
 
 def _to_json(type_info: TypeInformation) -> Convert | None:

@@ -8,23 +8,12 @@ JSON for them registers its schema first (`register_schema`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from connector.admin import PulsarAdmin, PulsarAdminError
-
-if TYPE_CHECKING:
-    from connector.serde import DeserializationSchema, SerializationSchema
-
-
-@dataclass(frozen=True)
-class PulsarSchema:
-    """A schema as Pulsar registers it: its type (AVRO, JSON, STRING, BYTES, ...) and definition text."""
-
-    type: str
-    definition: str
-    properties: Mapping[str, str] = field(default_factory=dict)
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError, PulsarConfigError
+from connector.serde import PulsarSchema, SerializationSchema
 
 
 @dataclass(frozen=True)
@@ -64,28 +53,8 @@ def register_schema(admin: PulsarAdmin, topics: Iterable[str], schema: Serializa
         try:
             admin.post_schema(topic, pulsar_schema.type, pulsar_schema.definition, dict(pulsar_schema.properties))
         except PulsarAdminError as error:
-            raise ValueError(f"topics: registering the {pulsar_schema.type} schema of {type(schema).__name__} "
-                             f"for {topic} failed: {error}") from None
-
-
-def schema_from_registry(admin: PulsarAdmin, topic: str) -> DeserializationSchema:
-    """A deserializer for what `topic`'s registered schema describes: AVRO -> `AvroRowSchema`, JSON ->
-    `JsonRowSchema`, STRING -> `SimpleStringSchema`, none or BYTES -> `BytesSchema`; other types raise ValueError."""
-    from connector.formats.avro import AvroRowSchema
-    from connector.formats.json import JsonRowSchema
-    from connector.serde import BytesSchema, SimpleStringSchema
-
-    latest = registered_schema(admin, topic)
-    kind = "BYTES" if latest is None else latest.schema.type
-    if kind == "AVRO":
-        return AvroRowSchema(latest.schema.definition).bind(admin, (topic,))
-    if kind == "JSON":
-        return JsonRowSchema.from_avro(latest.schema.definition)
-    if kind == "STRING":
-        return SimpleStringSchema()
-    if kind == "BYTES":
-        return BytesSchema()
-    raise ValueError(f"topic {topic} has a registered schema of type {kind}; supported: AVRO, JSON, STRING, BYTES")
+            raise PulsarConfigError(f"topics: registering the {pulsar_schema.type} schema of {type(schema).__name__} "
+                                    f"for {topic} failed: {error}") from None
 
 
 def _registered(body: dict) -> RegisteredSchema:

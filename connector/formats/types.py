@@ -34,6 +34,8 @@ from typing import Any
 from pyflink.common import Row, Types
 from pyflink.common.typeinfo import LocalTimeTypeInfo, TypeInformation
 
+from connector.errors import UnsupportedAvroType
+
 Convert = Callable[[Any], Any]
 
 EPOCH = datetime.datetime(1970, 1, 1)
@@ -49,10 +51,6 @@ _PRIMITIVES: dict[str, TypeInformation] = {
     "double": Types.DOUBLE(), "string": Types.STRING(), "bytes": Types.PRIMITIVE_ARRAY(Types.BYTE()),
 }
 _TIMESTAMPS = {"timestamp-millis", "timestamp-micros", "local-timestamp-millis", "local-timestamp-micros"}
-
-
-class UnsupportedAvroType(ValueError):
-    """An Avro schema has a type with no Flink counterpart; the message names the field path."""
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,13 @@ Delivery guarantees:
     * those operators are deterministic (no time, randomness or external lookups in what they emit);
     * topic selector and custom router are deterministic, and partition counts of target topics do not change
       between a failure and its replay.
-  The broker must deduplicate the target topics (checked at build and before the first write to a topic;
+  The broker must deduplicate the target topics (checked by `sink_to` and before the first write to a topic;
   the sink refuses otherwise).
 """
 
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -34,11 +33,14 @@ import pulsar
 from pyflink.datastream import DataStream
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
+from connector.errors import PulsarConfigError
+from connector.options import check_options
 from connector.security import PulsarSecurity
 from connector.serde import SerializationSchema
 from connector.sink import flink
 from connector.sink.config import SinkConfig
 from connector.sink.dedup import deduplication_problem
+from connector.sink.options import SINK_OPTIONS
 from connector.sink.router import KeyHashTopicRouter, RoundRobinTopicRouter, TopicRouter, TopicRoutingMode
 from connector.topics import TopicName
 from connector.urls import check_admin_url, check_service_url
@@ -47,8 +49,6 @@ from connector.urls import check_admin_url, check_service_url
 _MANAGED_PRODUCER_OPTIONS = {"topic", "producer_name", "schema", "message_router", "message_routing_mode",
                              "block_if_queue_full", "initial_sequence_id"}
 _PRODUCER_OPTIONS = set(inspect.signature(pulsar.Client.create_producer).parameters) - {"self"}
-_CLIENT_OPTIONS = set(inspect.signature(pulsar.Client.__init__).parameters) - {"self", "service_url", "logger"}
-_SINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class PulsarSink:
@@ -61,9 +61,21 @@ class PulsarSink:
     def builder() -> PulsarSinkBuilder:
         return PulsarSinkBuilder()
 
+    def check_broker(self) -> PulsarSink:
+        """Check the sink against the broker, through the admin API: under EXACTLY_ONCE every fixed target topic
+        must have deduplication on. Returns the sink; raises `PulsarConfigError` naming the topic and the cause.
+        `sink_to` calls it (topics chosen per record are checked before their first write)."""
+        if self.config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE:
+            for topic in self.config.topics:
+                problem = deduplication_problem(self.config.admin_url, topic, self.config.security)
+                if problem:
+                    raise PulsarConfigError(problem)
+        return self
+
     def sink_to(self, stream: DataStream) -> DataStream:
-        """Write every element of `stream` (a `PulsarMessage` or a value for the serialization schema)."""
-        return flink.attach(self.config, stream)
+        """Write every element of `stream` (a `PulsarMessage` or a value for the serialization schema), after
+        `check_broker`."""
+        return flink.attach(self.check_broker().config, stream)
 
 
 class PulsarSinkBuilder:
@@ -145,34 +157,31 @@ class PulsarSinkBuilder:
         return self
 
     def build(self) -> PulsarSink:
-        """The sink; raises ValueError naming the first option that is missing or wrong."""
+        """The sink; raises `PulsarConfigError` naming the first option that is missing or wrong. No I/O: the
+        broker is checked by `PulsarSink.check_broker` (called by `sink_to`)."""
         check_service_url(self._service_url)
         if self._admin_url is not None:  # optional: only EXACTLY_ONCE needs it (checked below)
             check_admin_url(self._admin_url)
         if not self._topics and self._topic_selector is None:
-            raise ValueError("topics: set the target topics (set_topics) or a topic selector (set_topic_selector)")
+            raise PulsarConfigError("topics: set the target topics (set_topics) or a topic selector "
+                                    "(set_topic_selector)")
         if self._topics and self._topic_selector is not None:
-            raise ValueError("topics: set either fixed topics or a topic selector, not both")
+            raise PulsarConfigError("topics: set either fixed topics or a topic selector, not both")
         for topic in self._topics:
             try:
                 TopicName.parse(topic)
             except ValueError as error:
-                raise ValueError(f"topics: {error}") from None
-        if not isinstance(self._schema, SerializationSchema):
-            raise ValueError(f"serializationSchema must be a SerializationSchema, not {self._schema!r}")
-        if not isinstance(self._guarantee, DeliveryGuarantee):
-            raise ValueError(f"deliveryGuarantee must be a DeliveryGuarantee, not {self._guarantee!r}")
-        if not _SINK_NAME.fullmatch(self._sink_name or ""):
-            raise ValueError(f"sinkName must match {_SINK_NAME.pattern}, not {self._sink_name!r}")
+                raise PulsarConfigError(f"topics: {error}") from None
+        given = {"schema": self._schema, "delivery_guarantee": self._guarantee, "sink_name": self._sink_name,
+                 "client_config": self._client_config,
+                 **({"security": self._security} if self._security is not None else {})}
+        check_options(SINK_OPTIONS, given)
         self._check_options("producerConfig", self._producer_config, _PRODUCER_OPTIONS - _MANAGED_PRODUCER_OPTIONS)
-        self._check_options("clientConfig", self._client_config, _CLIENT_OPTIONS - {"authentication"})
-        if self._security is not None and not isinstance(self._security, PulsarSecurity):
-            raise ValueError(f"security must be a PulsarSecurity, not {type(self._security).__name__}")
         producer_config = dict(self._producer_config)
         send_timeout_ms = int(producer_config.pop("send_timeout_millis", 30_000))
         max_pending = int(producer_config.pop("max_pending_messages", 1000))
         if send_timeout_ms <= 0 or max_pending <= 0:
-            raise ValueError("producerConfig: send_timeout_millis and max_pending_messages must be positive")
+            raise PulsarConfigError("producerConfig: send_timeout_millis and max_pending_messages must be positive")
         if self._guarantee == DeliveryGuarantee.EXACTLY_ONCE:
             self._check_exactly_once()
         return PulsarSink(SinkConfig(
@@ -185,31 +194,29 @@ class PulsarSinkBuilder:
     def _build_router(self) -> TopicRouter:
         if self._routing_mode == TopicRoutingMode.CUSTOM:
             if not isinstance(self._router, TopicRouter):
-                raise ValueError("topicRouter: topicRoutingMode CUSTOM needs a TopicRouter (set_topic_router)")
+                raise PulsarConfigError("topicRouter: topicRoutingMode CUSTOM needs a TopicRouter (set_topic_router)")
             return self._router
         if self._router is not None:
-            raise ValueError(f"topicRouter is only used with topicRoutingMode CUSTOM, not {self._routing_mode.name}")
+            raise PulsarConfigError(f"topicRouter is only used with topicRoutingMode CUSTOM, "
+                                    f"not {self._routing_mode.name}")
         if self._routing_mode == TopicRoutingMode.ROUND_ROBIN:
             return RoundRobinTopicRouter()
         if self._routing_mode == TopicRoutingMode.MESSAGE_KEY_HASH:
             return KeyHashTopicRouter()
-        raise ValueError(f"topicRoutingMode must be a TopicRoutingMode, not {self._routing_mode!r}")
+        raise PulsarConfigError(f"topicRoutingMode must be a TopicRoutingMode, not {self._routing_mode!r}")
 
     @staticmethod
     def _check_options(option: str, given: Mapping[str, Any], allowed: set[str]) -> None:
         for key in given:
             if key not in allowed:
-                raise ValueError(f"{option}: {key!r} is not an option the sink passes on; "
-                                 f"allowed: {', '.join(sorted(allowed))}")
+                raise PulsarConfigError(f"{option}: {key!r} is not an option the sink passes on; "
+                                        f"allowed: {', '.join(sorted(allowed))}")
 
     def _check_exactly_once(self) -> None:
         if not self._admin_url:
-            raise ValueError("adminUrl: deliveryGuarantee EXACTLY_ONCE needs the admin URL to check deduplication")
+            raise PulsarConfigError("adminUrl: deliveryGuarantee EXACTLY_ONCE needs the admin URL to check "
+                                    "deduplication")
         if self._producer_config.get("batching_enabled"):
-            raise ValueError("producerConfig: batching_enabled must stay off under deliveryGuarantee EXACTLY_ONCE "
-                             "(the Python client's batches do not carry the highest sequence id the broker's "
-                             "deduplication needs)")
-        for topic in self._topics:
-            problem = deduplication_problem(self._admin_url, topic, self._security)
-            if problem:
-                raise ValueError(problem)
+            raise PulsarConfigError("producerConfig: batching_enabled must stay off under deliveryGuarantee "
+                                    "EXACTLY_ONCE (the Python client's batches do not carry the highest sequence id "
+                                    "the broker's deduplication needs)")

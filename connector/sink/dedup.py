@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError
 from connector.security import PulsarSecurity
 from connector.topics import TopicName, split_partition
 

@@ -6,9 +6,8 @@ state is committed. The sink registers its flush as that gauge; a flush that fai
 checkpoint and the job. Gauges are only evaluated this way in the process execution mode with Python metrics
 on, so AT_LEAST_ONCE and EXACTLY_ONCE refuse to open otherwise.
 
-PyFlink does not close the functions of a failed attempt (in local loopback mode its Python workers live on in
-the driver process): their clients would stay connected and keep EXACTLY_ONCE producer names taken. So a
-subtask's writer closes the writer an earlier attempt of the same subtask left open in this process.
+A subtask's writer closes the writer an earlier attempt of the same subtask left open in this process
+(`connector.clients.hold`).
 
 Metrics, per writer subtask in its group `pulsarSink` (a subgroup: the operator's own numRecordsOut counts records
 passed downstream): `numRecordsOut` and `numBytesOut` (payload bytes) count messages the broker acknowledged, and
@@ -34,19 +33,19 @@ from pyflink.datastream.functions import KeySelector
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.fn_execution.metrics.process.metric_impl import GenericMetricGroup
 
+from checkpoint import sink_sequence
+from checkpoint.sink_sequence import SinkSequence
+from connector import clients
+from connector.errors import PulsarSinkError
 from connector.python_runtime import set_bundle_time_unless_set
 from connector.sink.config import SinkConfig
 from connector.sink.message import to_message
-from connector.sink.writer import PulsarSinkError, PulsarWriter, Sequenced
+from connector.sink.writer import PulsarWriter, Sequenced
 
 log = logging.getLogger(__name__)
 
 GAUGE = "pulsarSinkAcknowledgedMessages"
 METRIC_GROUP = "pulsarSink"
-
-# (sink instance, subtask index) -> the writer of the latest attempt opened in this process.
-_OPEN_WRITERS: dict[tuple[str, int], PulsarWriter] = {}
-
 
 def attach(config: SinkConfig, stream: DataStream) -> DataStream:
     """Write every element of `stream` to Pulsar; the (empty) stream of the writer operator.
@@ -79,25 +78,20 @@ class _SequenceKey(KeySelector):
         return key
 
 
-def _open_writer(config: SinkConfig, instance: str, runtime_context: RuntimeContext) -> PulsarWriter:
+def _open_writer(config: SinkConfig, instance: str, runtime_context: RuntimeContext) -> tuple[PulsarWriter, tuple]:
+    """A writer for this subtask and its owner in `connector.clients`; the writer an earlier attempt of the subtask
+    left open in this process is closed first."""
     index = runtime_context.get_index_of_this_subtask()
-    subtask = (instance, index)
-    left_open = _OPEN_WRITERS.pop(subtask, None)
-    if left_open is not None:
-        log.info("sink %s subtask %d: closing the writer a failed attempt left open", config.sink_name, index)
-        left_open.close()
-    writer = _OPEN_WRITERS[subtask] = PulsarWriter(config)
+    writer, owner = PulsarWriter(config), ("sink", config.sink_name, instance, index)
+    clients.hold(owner, writer.close)
     log.info("sink %s subtask %d: writer opened (%s, topics %s)", config.sink_name, index,
              config.delivery_guarantee.name, ", ".join(config.topics) or "chosen per record")
-    return writer
+    return writer, owner
 
 
-def _close_writer(writer: PulsarWriter | None) -> None:
-    if writer is not None:
-        writer.close()
-        for subtask, open_writer in list(_OPEN_WRITERS.items()):
-            if open_writer is writer:
-                del _OPEN_WRITERS[subtask]
+def _close_writer(writer: PulsarWriter, owner: tuple) -> None:
+    writer.close()
+    clients.release(owner, writer.close)
 
 
 def _log_failure(config: SinkConfig, error: PulsarSinkError) -> None:
@@ -134,7 +128,7 @@ class _Writer(ProcessFunction):
         self._writer: PulsarWriter | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._writer = _open_writer(self._config, self._instance, runtime_context)
+        self._writer, self._owner = _open_writer(self._config, self._instance, runtime_context)
         at_least_once = self._config.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE
         _on_bundle_end(self._config, runtime_context, self._writer,
                        self._writer.flush if at_least_once else self._writer.check)
@@ -152,12 +146,13 @@ class _Writer(ProcessFunction):
                 if self._config.delivery_guarantee == DeliveryGuarantee.NONE:
                     self._writer.flush()  # the end of a bounded input: deliver what is still in flight
             finally:
-                _close_writer(self._writer)
+                _close_writer(self._writer, self._owner)
 
 
 class _ExactlyOnceWriter(KeyedProcessFunction):
-    """EXACTLY_ONCE, keyed by sequence key. Per key, state holds the producer name and the last sequence id used,
-    so a replay after restore sends each record again under the same (name, id) and the broker drops it."""
+    """EXACTLY_ONCE, keyed by sequence key. Per key, state holds the producer name and the last sequence id used
+    (`checkpoint.sink_sequence`), so a replay after restore sends each record again under the same (name, id) and
+    the broker drops it."""
 
     def __init__(self, config: SinkConfig, instance: str) -> None:
         self._config = config
@@ -166,23 +161,26 @@ class _ExactlyOnceWriter(KeyedProcessFunction):
         self._state = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._writer = _open_writer(self._config, self._instance, runtime_context)
+        self._writer, self._owner = _open_writer(self._config, self._instance, runtime_context)
         _on_bundle_end(self._config, runtime_context, self._writer, self._writer.flush)
+        # Pickled, as format 1 was: the state's type stays the same, so savepoints of format 1 restore.
         self._state = runtime_context.get_state(
             ValueStateDescriptor("pulsar-sink-sequence", Types.PICKLED_BYTE_ARRAY()))
 
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> None:
-        producer_name, last = self._state.value() or (
-            f"{self._config.sink_name}-{self._instance}-{ctx.get_current_key()}", 0)
+        stored = self._state.value()
+        sequence = (sink_sequence.decode(stored) if stored is not None else
+                    SinkSequence(f"{self._config.sink_name}-{self._instance}-{ctx.get_current_key()}", 0)).next()
         try:
-            self._writer.write(value, Sequenced(producer_name, last + 1))
+            self._writer.write(value, Sequenced(sequence.producer_name, sequence.last_sequence_id))
         except PulsarSinkError as error:
             _log_failure(self._config, error)
             raise
-        self._state.update((producer_name, last + 1))
+        self._state.update(sink_sequence.encode(sequence))
 
     def close(self) -> None:
-        _close_writer(self._writer)
+        if self._writer is not None:
+            _close_writer(self._writer, self._owner)
 
 
 class _SinkMetrics:

@@ -29,21 +29,18 @@ import pulsar
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from connector.admin import PulsarAdmin
+from connector.clients import new_client
+from connector.errors import PulsarSinkError
 from connector.sink.config import SinkConfig
 from connector.sink.dedup import deduplication_problem
 from connector.sink.message import PulsarMessage, to_message
 from connector.topics import full_name, split_partition
-from connector.worker_watchdog import close_when_taskmanager_dies
 
 log = logging.getLogger(__name__)
 
 # A producer name stays taken until the broker drops its old connection (a lost attempt whose worker has not
 # closed it yet: see worker_watchdog.py; a host gone from the network until the broker's keepalive notices).
 PRODUCER_BUSY_RETRY_S = 90.0
-
-
-class PulsarSinkError(RuntimeError):
-    """Writing to Pulsar failed; the message names the topic and the cause."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +57,7 @@ class PulsarWriter:
     def __init__(self, config: SinkConfig) -> None:
         self._config = config
         self._exactly_once = config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE
-        self._client = pulsar.Client(config.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
-                                     **(config.security.client_kwargs() if config.security else {}),
-                                     **config.client_config)
-        close_when_taskmanager_dies(self.close)  # frees the producer names of an orphaned worker
+        self._client = new_client(config.service_url, config.security, config.client_config)
         self._partitions: dict[str, list[str]] = {}
         self._candidates_of: dict[tuple[str, ...], list[str]] = {}
         self._producers: dict[tuple[str, str | None], pulsar.Producer] = {}

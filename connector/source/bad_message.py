@@ -21,6 +21,8 @@ from typing import Protocol
 
 import pulsar
 
+from connector.errors import MessageDecodeError
+
 log = logging.getLogger(__name__)
 
 # Properties added to a dead-lettered message (its own properties are kept).
@@ -34,10 +36,6 @@ class BadMessagePolicy(Enum):
     FAIL = "fail"
     SKIP = "skip"
     DEAD_LETTER = "dead-letter"
-
-
-class MessageDecodeError(ValueError):
-    """A message's payload did not decode; names the topic partition and MessageId."""
 
 
 class Counter(Protocol):

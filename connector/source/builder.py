@@ -9,33 +9,36 @@
               .build())
     stream = source.create_stream(env)
 
-Configuration is checked in `build()`: a missing or wrong option raises `ValueError` naming the option
-(the Java connector's option name), and fixed topics must exist.
+Configuration is checked in `build()`, without I/O: a missing or wrong option raises `PulsarConfigError` (a
+`ValueError`) naming the option (the Java connector's option name). `create_stream` first checks the broker
+(`PulsarSource.check_broker`): fixed topics must exist and the schema must accept their registered schemas.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import pulsar
 from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
-from connector.admin import PulsarAdmin, PulsarAdminError
-from connector.formats.schema_registry import schema_from_registry
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError, PulsarConfigError
+from connector.formats.from_registry import FromRegistry
+from connector.options import check_options
 from connector.security import PulsarSecurity
 from connector.serde import DeserializationSchema
 from connector.source.bad_message import BadMessagePolicy
 from connector.source.cursor import StartCursor, StopCursor
 from connector.source.discovery import TopicSubscription
+from connector.source.flink import build_stream, metadata_type
+from connector.source.options import SOURCE_OPTIONS
 from connector.topics import full_name
 from connector.urls import check_admin_url, check_service_url
-from connector.worker_watchdog import close_when_taskmanager_dies
 
 DEFAULT_DISCOVERY_INTERVAL_MS = 30_000  # the Java connector's partitionDiscoveryIntervalMs default
-_FROM_REGISTRY = "from-registry"  # the deserialization schema is taken from the first topic's registered schema
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PulsarSource:
     deserialization_schema: DeserializationSchema
     start_cursor: StartCursor = StartCursor.earliest()
     stop_cursor: StopCursor = StopCursor.never()
+    bounded: bool = False
+    """Reads the splits found at start to the stop cursor and ends (`set_bounded_stop_cursor`)."""
     discovery_interval_ms: int = DEFAULT_DISCOVERY_INTERVAL_MS
     poll_interval_ms: int = 10
     max_records_per_poll: int = 2000
@@ -69,29 +74,32 @@ class PulsarSource:
         return PulsarSourceBuilder()
 
     def output_type(self) -> TypeInformation:
-        from connector.source.flink import metadata_type
-
         value_type = self.deserialization_schema.produced_type() or Types.PICKLED_BYTE_ARRAY()
         return metadata_type(value_type) if self.emit_metadata else value_type
-
-    def new_client(self) -> pulsar.Client:
-        """A client for a reader subtask; closed by the worker watchdog if the TaskManager dies."""
-        security = self.security.client_kwargs() if self.security else {}
-        client = pulsar.Client(self.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
-                               **security, **self.client_config)
-        close_when_taskmanager_dies(client.close)
-        return client
 
     def new_admin(self) -> PulsarAdmin:
         return PulsarAdmin(self.admin_url, security=self.security)
 
-    def create_stream(self, env: StreamExecutionEnvironment) -> DataStream:
-        """The records of the chosen topics as a DataStream of `env` (bounded when a stop cursor is set)."""
-        from connector.source.flink import build_stream
+    def check_broker(self) -> PulsarSource:
+        """Check the source against the broker, through the admin API: the fixed topics exist, and the
+        deserialization schema accepts their registered schemas (`DeserializationSchema.bind`, which also turns
+        `set_deserialization_schema_from_registry` into the registry's deserializer). Returns the source to run;
+        raises `PulsarConfigError` naming the topic and the cause. `create_stream` calls it."""
+        admin = self.new_admin()
+        try:
+            for topic in self.subscription.topics:
+                if not admin.topic_exists(topic):
+                    raise PulsarConfigError(f"topics: topic {topic} does not exist on {self.admin_url}")
+        except PulsarAdminError as error:
+            raise PulsarConfigError(f"adminUrl: could not check the topics: {error}") from None
+        return replace(self, deserialization_schema=self.deserialization_schema.bind(admin, self.subscription.topics))
 
-        initial = self.subscription.discover(self.new_admin()) if self.stop_cursor.is_bounded \
-            else frozenset()
-        return build_stream(env, self, initial)
+    def create_stream(self, env: StreamExecutionEnvironment) -> DataStream:
+        """The records of the chosen topics as a DataStream of `env` (bounded after `set_bounded_stop_cursor`),
+        after `check_broker`."""
+        source = self.check_broker()
+        initial = source.subscription.discover(source.new_admin()) if source.bounded else frozenset()
+        return build_stream(env, source, initial)
 
 
 class PulsarSourceBuilder:
@@ -125,21 +133,29 @@ class PulsarSourceBuilder:
         self._options["start_cursor"] = cursor
         return self
 
-    def set_unbounded_stop_cursor(self, cursor: StopCursor) -> PulsarSourceBuilder:
-        """A stop cursor; any but `StopCursor.never()` makes the source bounded (Java: setBoundedStopCursor)."""
+    def set_bounded_stop_cursor(self, cursor: StopCursor) -> PulsarSourceBuilder:
+        """Where each split stops; any cursor but `StopCursor.never()` makes the source bounded: it reads the splits
+        found at start to their stop and ends (batch or streaming mode), with no partition discovery."""
         self._options["stop_cursor"] = cursor
+        self._options["bounded"] = isinstance(cursor, StopCursor) and cursor.is_bounded
         return self
 
-    set_bounded_stop_cursor = set_unbounded_stop_cursor
+    def set_unbounded_stop_cursor(self, cursor: StopCursor) -> PulsarSourceBuilder:
+        """Where each split stops, while the source stays unbounded (streaming): discovery goes on, splits found
+        later stop at the same cursor, and the job runs until cancelled (Java: setUnboundedStopCursor)."""
+        self._options["stop_cursor"] = cursor
+        self._options["bounded"] = False
+        return self
 
     def set_deserialization_schema(self, schema: DeserializationSchema) -> PulsarSourceBuilder:
         self._options["deserialization_schema"] = schema
         return self
 
     def set_deserialization_schema_from_registry(self) -> PulsarSourceBuilder:
-        """At build time, take the deserializer from the first topic's registered schema (AVRO -> Rows of its
-        record, JSON -> Rows, STRING -> str, none -> bytes); see `connector.formats.schema_registry`."""
-        self._options["deserialization_schema"] = _FROM_REGISTRY
+        """Take the deserializer from the first topic's registered schema (AVRO -> Rows of its record, JSON ->
+        Rows, STRING -> str, none -> bytes) when the broker is checked (`PulsarSource.check_broker`); see
+        `connector.formats.from_registry`."""
+        self._options["deserialization_schema"] = FromRegistry()
         return self
 
     def set_bad_message_policy(self, policy: BadMessagePolicy,
@@ -201,9 +217,9 @@ class PulsarSourceBuilder:
         self._options["name"] = name
         return self
 
-    def set_config(self, **client_config: Any) -> PulsarSourceBuilder:
-        """Extra keyword arguments for `pulsar.Client` (e.g. operation_timeout_seconds, io_threads)."""
-        self._options["client_config"] = dict(client_config)
+    def set_client_config(self, config: Mapping[str, Any]) -> PulsarSourceBuilder:
+        """Keywords of `pulsar.Client` (e.g. operation_timeout_seconds, io_threads), as the sink's."""
+        self._options["client_config"] = dict(config)
         return self
 
     def set_security(self, security: PulsarSecurity) -> PulsarSourceBuilder:
@@ -212,84 +228,36 @@ class PulsarSourceBuilder:
         return self
 
     def build(self) -> PulsarSource:
-        options = self._options
+        """The source; raises `PulsarConfigError` naming the first option that is missing or wrong. No I/O: the
+        broker is checked by `PulsarSource.check_broker` (called by `create_stream`)."""
+        options = dict(self._options)
         check_service_url(options.get("service_url"))
         check_admin_url(options.get("admin_url"))
         if "deserialization_schema" not in options:
-            raise ValueError("deserializationSchema is not set: call set_deserialization_schema(...)")
-        if options["deserialization_schema"] is _FROM_REGISTRY:
-            if not self._topics:
-                raise ValueError("deserializationSchema from the registry needs fixed topics (set_topics)")
-            admin = PulsarAdmin(options["admin_url"], security=options.get("security"))
-            options["deserialization_schema"] = _registry_schema(admin, self._topics[0])
-        if not isinstance(options["deserialization_schema"], DeserializationSchema):
-            raise ValueError("deserializationSchema must be a connector.serde.DeserializationSchema, "
-                             f"not {type(options['deserialization_schema']).__name__}")
+            raise PulsarConfigError("deserializationSchema is not set: call set_deserialization_schema(...)")
+        if isinstance(options["deserialization_schema"], FromRegistry) and not self._topics:
+            raise PulsarConfigError("deserializationSchema from the registry needs fixed topics (set_topics)")
         if not self._topics and self._pattern is None:
-            raise ValueError("topics is not set: call set_topics(...) or set_topic_pattern(...)")
+            raise PulsarConfigError("topics is not set: call set_topics(...) or set_topic_pattern(...)")
         if self._topics and self._pattern is not None:
-            raise ValueError("topics and topicPattern are both set; choose one")
-        for key, java_name in (("discovery_interval_ms", "partitionDiscoveryIntervalMs"),
-                               ("poll_interval_ms", "pollIntervalMs"),
-                               ("max_records_per_poll", "maxRecordsPerPoll"),
-                               ("receiver_queue_size", "receiverQueueSize"),
-                               ("broker_outage_timeout_ms", "brokerOutageTimeoutMs"),
-                               ("split_stall_timeout_ms", "splitStallTimeoutMs"),
-                               ("lag_sample_interval_ms", "lagSampleIntervalMs")):
-            value = options.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise ValueError(f"{java_name} must be a positive int, got {value!r}")
+            raise PulsarConfigError("topics and topicPattern are both set; choose one")
+        check_options(SOURCE_OPTIONS, options)
         stall_ms = options.get("split_stall_timeout_ms", PulsarSource.split_stall_timeout_ms)
         lag_ms = options.get("lag_sample_interval_ms", PulsarSource.lag_sample_interval_ms)
         if stall_ms <= lag_ms:
-            raise ValueError(f"splitStallTimeoutMs ({stall_ms}) must exceed lagSampleIntervalMs ({lag_ms}): stalls "
-                             "are seen through the lag samples")
-        for key, kind in (("start_cursor", StartCursor), ("stop_cursor", StopCursor)):
-            if key in options and not isinstance(options[key], kind):
-                raise ValueError(f"{key} must be a {kind.__name__}, got {options[key]!r}")
+            raise PulsarConfigError(f"splitStallTimeoutMs ({stall_ms}) must exceed lagSampleIntervalMs ({lag_ms}): "
+                                    "stalls are seen through the lag samples")
         _check_bad_message_policy(options)
-        _check_security(options)
         subscription = TopicSubscription(topics=self._topics, pattern=self._pattern)
-        source = PulsarSource(subscription=subscription, **options)
-        _check_topics_exist(source)
-        # The schema checks the topics' registered schemas now, so a mismatch is reported before the job runs.
-        schema = source.deserialization_schema.bind(source.new_admin(), self._topics)
-        return replace(source, deserialization_schema=schema)
+        return PulsarSource(subscription=subscription, **options)
 
 
 def _check_bad_message_policy(options: dict[str, Any]) -> None:
     policy = options.get("bad_message_policy", BadMessagePolicy.FAIL)
     topic = options.get("dead_letter_topic")
-    if not isinstance(policy, BadMessagePolicy):
-        raise ValueError(f"badMessagePolicy must be a BadMessagePolicy, not {policy!r}")
     if (policy is BadMessagePolicy.DEAD_LETTER) != (topic is not None):
-        raise ValueError("badMessagePolicy: a dead-letter topic is needed for DEAD_LETTER, and only there")
+        raise PulsarConfigError("badMessagePolicy: a dead-letter topic is needed for DEAD_LETTER, and only there")
     if topic is not None:
         options["dead_letter_topic"] = full_name(topic)
 
-
-def _check_security(options: dict[str, Any]) -> None:
-    security = options.get("security")
-    if security is not None and not isinstance(security, PulsarSecurity):
-        raise ValueError(f"security must be a connector.security.PulsarSecurity, not {type(security).__name__}")
-    if "authentication" in options.get("client_config", {}):
-        raise ValueError("config: pass authentication with set_security(PulsarSecurity(...)), not set_config: "
-                         "it must reach the admin calls too and travel pickled to every worker")
-
-
-def _registry_schema(admin: PulsarAdmin, topic: str) -> DeserializationSchema:
-    try:
-        return schema_from_registry(admin, topic)
-    except PulsarAdminError as error:
-        raise ValueError(f"adminUrl: could not read the registered schema of {topic}: {error}") from None
-
-
-def _check_topics_exist(source: PulsarSource) -> None:
-    admin = source.new_admin()
-    try:
-        for topic in source.subscription.topics:
-            if not admin.topic_exists(topic):
-                raise ValueError(f"topics: topic {topic} does not exist on {source.admin_url}")
-    except PulsarAdminError as error:
-        raise ValueError(f"adminUrl: could not check the topics: {error}") from None
 

@@ -22,6 +22,7 @@ import _pulsar
 import pulsar
 
 from checkpoint.position import Position
+from connector.errors import PulsarConfigError
 
 
 def _id_bytes(message_id: pulsar.MessageId | bytes) -> bytes:
@@ -35,7 +36,7 @@ def _id_bytes(message_id: pulsar.MessageId | bytes) -> bytes:
 
 def _time(ms: int, what: str) -> int:
     if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
-        raise ValueError(f"{what} must be epoch milliseconds (an int >= 0), got {ms!r}")
+        raise PulsarConfigError(f"{what} must be epoch milliseconds (an int >= 0), got {ms!r}")
     return ms
 
 

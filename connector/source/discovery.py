@@ -12,7 +12,8 @@ import re
 import threading
 from dataclasses import dataclass
 
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError, PulsarConfigError
 from connector.topics import TopicName, split_partition
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,12 @@ class TopicSubscription:
 
     def __post_init__(self) -> None:
         if bool(self.topics) == bool(self.pattern):
-            raise ValueError("set exactly one of topics and topicPattern")
+            raise PulsarConfigError("set exactly one of topics and topicPattern")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
             except re.error as error:
-                raise ValueError(f"topicPattern {self.pattern!r} is not a regular expression: {error}") from None
+                raise PulsarConfigError(f"topicPattern {self.pattern!r} is not a regular expression: {error}") from None
             self.namespace  # validates that the pattern names its namespace
 
     @property
@@ -40,8 +41,8 @@ class TopicSubscription:
         """The namespace a pattern searches, read from its literal `persistent://tenant/ns/` prefix."""
         match = re.match(r"persistent://([\w.-]+)/([\w.-]+)/", self.pattern or "")
         if match is None:
-            raise ValueError(f"topicPattern {self.pattern!r} must start with a literal "
-                             "persistent://tenant/namespace/ (the namespace to search)")
+            raise PulsarConfigError(f"topicPattern {self.pattern!r} must start with a literal "
+                                    "persistent://tenant/namespace/ (the namespace to search)")
         return f"{match.group(1)}/{match.group(2)}"
 
     def discover(self, admin: PulsarAdmin) -> frozenset[str]:

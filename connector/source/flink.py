@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+import uuid
 from typing import Any, Iterable
 
 from pyflink.common import Types
@@ -37,6 +38,8 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescri
 from checkpoint import known_splits
 from checkpoint.known_splits import KnownSplit
 from checkpoint.split_state import SplitState
+from connector.errors import SplitReadError
+from connector import clients
 from connector.python_runtime import set_bundle_time_unless_set
 from connector.source.assignment import MAX_PARALLELISM, decode_members, encode_members, routing_key, shared_key
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
@@ -45,7 +48,7 @@ from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
 from connector.source.pacing import TickPacer
-from connector.source.reader import SplitReader, SplitReadError
+from connector.source.reader import SplitReader
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
 
@@ -71,7 +74,7 @@ def metadata_type(value_type: TypeInformation) -> TypeInformation:
 def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: frozenset[str]) -> DataStream:
     """The DataStream of `source` (a built `PulsarSource`) in `env` (whose bundle time it sets if unset)."""
     set_bundle_time_unless_set(env._j_stream_execution_environment)
-    if source.stop_cursor.is_bounded:
+    if source.bounded:
         known = {split: KnownSplit(INITIAL, ordinal, shared_key(ordinal))
                  for ordinal, split in enumerate(sorted(initial_splits))}
         elements = [(key, members, 0) for key, members in encode_members(known).items()]
@@ -85,7 +88,7 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
                   .set_parallelism(1))
     records = (splits
                .key_by(lambda element: element[0], key_type=Types.STRING())
-               .process(_ReadSplits(source), output_type=source.output_type())
+               .process(_ReadSplits(source, uuid.uuid4().hex[:8]), output_type=source.output_type())
                .name(f"{source.name}: split readers").uid(f"{source.name}-split-readers")
                .set_max_parallelism(MAX_PARALLELISM))
     return records
@@ -196,19 +199,22 @@ class _ReadSplits(KeyedProcessFunction):
     A split a key held that its element no longer names is gone: its reader closes and its state is dropped.
     """
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Any, instance: str) -> None:
         self._source = source
+        self._instance = instance  # fresh per submission, the same in every attempt
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._states = runtime_context.get_map_state(
             MapStateDescriptor("split-states", Types.STRING(), Types.STRING()))
         # Where known-splits format 1 kept a split's state: one split per key. Moved to `_states` on first use.
         self._format1_state = runtime_context.get_state(ValueStateDescriptor("split-state", Types.STRING()))
-        self._client = self._source.new_client()
+        self._client = clients.new_client(self._source.service_url, self._source.security, self._source.client_config)
+        self._subtask = runtime_context.get_index_of_this_subtask()
+        self._owner = ("source", self._source.name, self._instance, self._subtask)
+        clients.hold(self._owner, self._client.shutdown)
         self._admin = self._source.new_admin()
         self._members: dict[str, tuple[str, list[tuple[str, str]]]] = {}  # per key: members text, its decode
         self._readers: dict[str, SplitReader] = {}
-        self._subtask = runtime_context.get_index_of_this_subtask()
         self._metrics = runtime_context.get_metrics_group()
         self._split_metrics: dict[str, SplitMetrics] = {}
         self._emitters: dict[str, RecordEmitter] = {}
@@ -224,6 +230,7 @@ class _ReadSplits(KeyedProcessFunction):
         self._lag.close()
         self._readers.clear()
         self._client.shutdown()
+        clients.release(self._owner, self._client.shutdown)
 
     def process_element(self, element: tuple[str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
         key, text, stamp = element
@@ -270,7 +277,7 @@ class _ReadSplits(KeyedProcessFunction):
         source = self._source
         metrics, emitter = self._split_metrics[split], self._emitters[split]
         messages: list = []  # a split that is finished already (nothing to read) polls nothing
-        if source.stop_cursor.is_bounded:
+        if source.bounded:
             while not reader.state.finished:
                 messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
                 metrics.record(messages)

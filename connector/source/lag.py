@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from checkpoint.position import Position
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError
 from connector.source.stall import LagSample
 
 log = logging.getLogger(__name__)

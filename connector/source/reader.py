@@ -15,15 +15,12 @@ import pulsar
 from checkpoint.position import Position
 from checkpoint.split_state import SplitState
 from connector.admin import PulsarAdmin
+from connector.errors import SplitReadError
 from connector.source.cursor import StartCursor, StartKind, StopCursor, StopKind
 from connector.source.stall import StallWatch
 from connector.topics import split_partition
 
 log = logging.getLogger(__name__)
-
-
-class SplitReadError(RuntimeError):
-    pass
 
 
 _TIME_STOPS = frozenset({StopKind.AT_PUBLISH_TIME, StopKind.AFTER_PUBLISH_TIME, StopKind.AT_EVENT_TIME,

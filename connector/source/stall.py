@@ -16,11 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from connector.errors import SplitStalledError
+
 log = logging.getLogger(__name__)
-
-
-class SplitStalledError(RuntimeError):
-    """A split received nothing for the stall timeout while its partition held messages after its position."""
 
 
 @dataclass(frozen=True)

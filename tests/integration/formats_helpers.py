@@ -48,7 +48,8 @@ class Person(Record):
 
 def bounded_source(broker, topic: str, name: str, schema: DeserializationSchema | None = None,
                    policy: BadMessagePolicy | None = None, dead_letter_topic: str | None = None) -> PulsarSource:
-    """A source over all of `topic` now; with no `schema`, the deserializer comes from the topic's registry."""
+    """A source over all of `topic` now, checked against the broker; with no `schema`, the deserializer comes from
+    the topic's registry."""
     builder = (PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
                .set_topics(topic).set_source_name(name)
                .set_start_cursor(StartCursor.earliest()).set_bounded_stop_cursor(StopCursor.latest()))
@@ -58,7 +59,7 @@ def bounded_source(broker, topic: str, name: str, schema: DeserializationSchema 
         builder.set_deserialization_schema(schema)
     if policy is not None:
         builder.set_bad_message_policy(policy, dead_letter_topic)
-    return builder.build()
+    return builder.build().check_broker()
 
 
 def collect(*sources: PulsarSource) -> dict[str, list[Any]]:

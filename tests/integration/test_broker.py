@@ -5,9 +5,10 @@ from __future__ import annotations
 import pulsar
 import pytest
 
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError
 from tests.conftest import unique_topic
-from tools.pulsar_standalone import Broker, start, stop
+from devtools.pulsar_standalone import Broker, start, stop
 
 
 def test_start_is_idempotent_and_reports_running(broker: Broker) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.flink_cluster import FlinkCluster
+from devtools.flink_cluster import FlinkCluster
 
 SMOKE_JOB = Path(__file__).resolve().parent.parent / "jobs" / "smoke_job.py"
 COUNT = 800

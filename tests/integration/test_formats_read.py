@@ -94,7 +94,7 @@ def test_string_and_bytes(read_back) -> None:
     assert read_back["values"]["bytes"] == [b"\x00\xff"]
 
 
-def test_a_schema_that_cannot_read_the_registered_one_is_refused_at_build(broker, admin: PulsarAdmin) -> None:
+def test_a_schema_that_cannot_read_the_registered_one_is_refused_when_the_broker_is_checked(broker, admin: PulsarAdmin) -> None:
     topic = unique_topic("incompatible")
     client = pulsar.Client(broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
     client.create_producer(topic, schema=AvroSchema(None, schema_definition=V1)).send({"id": 1})

@@ -12,7 +12,7 @@ from connector.admin import PulsarAdmin
 from connector.topics import TopicName
 from tests.conftest import unique_topic
 from tests.integration.sink_helpers import read_all
-from tools.flink_cluster import FlinkCluster
+from devtools.flink_cluster import FlinkCluster
 
 JOBS = Path(__file__).resolve().parent.parent / "jobs"
 SPLIT = ".split."      # the group of a source split's metrics: split=<tenant/namespace/topic-partition-N>

@@ -9,7 +9,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 from connector import PulsarSink, PulsarSource, SimpleStringSchema
 from connector.admin import PulsarAdmin
 from connector.python_runtime import BUNDLE_TIME, BUNDLE_TIME_MS
-from tools.pulsar_standalone import Broker
+from devtools.pulsar_standalone import Broker
 
 
 def _bundle_time(env: StreamExecutionEnvironment) -> str | None:

@@ -17,15 +17,16 @@ from pyflink.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
 
 from checkpoint.split_state import SplitState
 from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError, SplitReadError
 from connector.security import OAuth2ClientCredentials, PulsarSecurity
 from connector.sink import DeliveryGuarantee, PulsarSink, PulsarSinkError
 from connector.sink.writer import PulsarWriter
-from connector.source.reader import SplitReader, SplitReadError
+from connector.source.reader import SplitReader
 from tests.conftest import unique_topic
 from tests.oauth2_issuer import OAuth2Issuer
 from tests.secure_brokers import MTLS, SECURE, secure_broker_token
-from tools.pulsar_standalone import Broker, make_token, start, stop
+from devtools.pulsar_standalone import Broker, make_token, start, stop
 
 CLIENT_ID = "flink-job"
 CLIENT_SECRET = "the OAuth2 client secret"
@@ -115,12 +116,12 @@ def test_right_token_and_ca_read_over_tls(secure_broker: Broker) -> None:
 
 
 @pytest.mark.parametrize("token", [None, "wrong"])
-def test_wrong_or_missing_token_fails_fast_at_build(secure_broker: Broker, token: str | None) -> None:
+def test_wrong_or_missing_token_fails_fast_when_the_broker_is_checked(secure_broker: Broker, token: str | None) -> None:
     ca = secure_broker.security().tls_trust_certs_file
     security = PulsarSecurity(token=wrong_token() if token else None, tls_trust_certs_file=ca)
     began = time.monotonic()
     with pytest.raises(ValueError, match="HTTP 401: authentication failed") as raised:
-        source_builder(secure_broker, "persistent://public/default/anything", security).build()
+        source_builder(secure_broker, "persistent://public/default/anything", security).build().check_broker()
     assert time.monotonic() - began < 5
     assert wrong_token() not in str(raised.value)
 
@@ -245,7 +246,7 @@ def test_oauth2_with_a_wrong_client_secret_fails_fast_naming_the_issuer(
                rf"HTTP 401 invalid_client")
     began = time.monotonic()
     with pytest.raises(ValueError, match=refused) as built:
-        source_builder(secure_broker, topic, security).build()
+        source_builder(secure_broker, topic, security).build().check_broker()
     client = pulsar.Client(secure_broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error),
                            operation_timeout_seconds=3, **security.client_kwargs())
     admin = PulsarAdmin(secure_broker.admin_url, security=security)
@@ -291,7 +292,7 @@ def test_mutual_tls_without_a_client_certificate_is_refused_naming_tls(mtls_brok
     PulsarAdmin(mtls_broker.admin_url, security=mtls_broker.security()).create_topic(topic)
     handshake_refused = "TLS handshake failed .*client certificate when the broker requires one"
     with pytest.raises(ValueError, match=handshake_refused):
-        source_builder(mtls_broker, topic, no_certificate).build()
+        source_builder(mtls_broker, topic, no_certificate).build().check_broker()
     client = pulsar.Client(mtls_broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error),
                            operation_timeout_seconds=3, **no_certificate.client_kwargs())
     admin = PulsarAdmin(mtls_broker.admin_url, security=no_certificate)

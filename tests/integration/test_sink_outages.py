@@ -20,8 +20,8 @@ from connector.admin import PulsarAdmin
 from tests.integration.sink_helpers import DEDUP_NAMESPACE, TargetTail, check_target, namespace, new_topic, sequenced
 from tests.jobs import pulsar_to_pulsar_job as job
 from tests.sequenced import create_sequenced_topic
-from tools.flink_cluster import TERMINAL_STATES, FlinkCluster
-from tools.pulsar_standalone import Broker, start, stop
+from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
+from devtools.pulsar_standalone import Broker, start, stop
 
 PARTITIONS = 2
 PER_PARTITION = 10_000

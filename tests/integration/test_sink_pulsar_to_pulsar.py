@@ -23,8 +23,8 @@ from tests.integration.sink_helpers import (DEDUP_NAMESPACE, TargetTail, check_t
                                             sequenced)
 from tests.jobs import pulsar_to_pulsar_job as job
 from tests.sequenced import create_sequenced_topic
-from tools.flink_cluster import TERMINAL_STATES, FlinkCluster
-from tools.pulsar_standalone import Broker
+from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
+from devtools.pulsar_standalone import Broker
 
 JOB = Path(job.__file__)
 PARTITIONS = 4

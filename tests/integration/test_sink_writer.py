@@ -18,7 +18,7 @@ from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, PulsarS
 from connector.sink.builder import PulsarSinkBuilder
 from connector.sink.router import java_string_hash
 from connector.sink.writer import PulsarWriter, Sequenced
-from tools.pulsar_standalone import Broker, classpath
+from devtools.pulsar_standalone import Broker, classpath
 
 JAVA_ROUTER = textwrap.dedent("""
     import java.io.*;
@@ -152,7 +152,7 @@ def test_exactly_once_replays_are_written_once(broker: Broker, admin: PulsarAdmi
 def test_exactly_once_refuses_a_topic_without_deduplication(broker: Broker, admin: PulsarAdmin, topic: str) -> None:
     with pytest.raises(ValueError, match=f"EXACTLY_ONCE needs broker message deduplication on {topic}.*"
                                          "set-deduplication public/default --enable"):
-        builder(broker, topic).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build()
+        builder(broker, topic).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build().check_broker()
     dedup_config = builder(broker, new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "ok")) \
         .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build().config
     writer = PulsarWriter(dedup_config)

@@ -61,6 +61,33 @@ def test_stop_at_latest_ends_while_producers_keep_writing(broker, admin: PulsarA
     assert early == sorted(f"{p}:{s}" for p in range(2) for s in range(1_000))
 
 
+def test_an_unbounded_stop_cursor_stops_every_split_and_the_job_runs_on(broker, admin: PulsarAdmin,
+                                                                        pulsar_client: pulsar.Client,
+                                                                        topic: str) -> None:
+    create_sequenced_topic(admin, pulsar_client, topic, partitions=2, per_partition=1_000)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    env.enable_checkpointing(500)
+    source = (PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
+              .set_topics(topic).set_deserialization_schema(SimpleStringSchema())
+              .set_unbounded_stop_cursor(StopCursor.latest()).build())
+    assert not source.bounded
+    records = source.create_stream(env).execute_and_collect()
+    try:
+        read = [next(records).rstrip() for _ in range(2_000)]
+        producer = pulsar_client.create_producer(topic)
+        producer.send(b"late")  # after every split resolved its stop: never read
+        producer.close()
+        more: list = []
+        waiting = threading.Thread(target=lambda: more.append(next(records, "the job ended")), daemon=True)
+        waiting.start()
+        waiting.join(5)  # a bounded source's job ends within a second or two of its last record
+        assert waiting.is_alive() and more == [], f"after its splits stopped the job went on with {more}"
+    finally:
+        records.close()
+    assert sorted(read) == sorted(f"{p}:{s}" for p in range(2) for s in range(1_000))
+
+
 @pytest.fixture(scope="module")
 def ten_messages(broker, admin: PulsarAdmin) -> tuple[str, list[pulsar.MessageId], list[int]]:
     """A non-partitioned topic: m0..m4 batched into one entry, then m5..m9 one entry each, 30 ms apart.

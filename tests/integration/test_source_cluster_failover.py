@@ -12,7 +12,7 @@ import pytest
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.sequenced import create_sequenced_topic, read_results
-from tools.flink_cluster import TERMINAL_STATES, FlinkCluster
+from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
 PARTITIONS = 4

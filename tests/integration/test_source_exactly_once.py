@@ -15,7 +15,7 @@ from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.jobs import exactly_once_source_job as job
 from tests.sequenced import create_sequenced_topic, read_results
-from tools.pulsar_standalone import Broker
+from devtools.pulsar_standalone import Broker
 
 PARTITIONS = 4
 PER_PARTITION = 50_000  # 200k records in all

@@ -16,8 +16,8 @@ from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.integration.sink_helpers import NO_AUTO_CREATE_NAMESPACE, namespace, new_topic
 from tests.sequenced import create_sequenced_topic, read_results
-from tools.flink_cluster import FlinkCluster
-from tools.pulsar_standalone import Broker, start, stop
+from devtools.flink_cluster import FlinkCluster
+from devtools.pulsar_standalone import Broker, start, stop
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pulsar
 from pyflink.common.job_client import JobClient
 from pyflink.java_gateway import get_gateway
@@ -11,10 +9,12 @@ from pyflink.java_gateway import get_gateway
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.jobs import exactly_once_source_job as job
-from tests.sequenced import create_sequenced_topic, read_results
+from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_read
 
 PARTITIONS = 4
 PER_PARTITION = 20_000
+# Above a reader's prefetch (1,000 messages) plus two entries of default-batched records (~600 each).
+READ_BEFORE_STOP = 3_000
 
 
 def stop_with_savepoint(client: JobClient, directory: str) -> str:
@@ -34,7 +34,7 @@ def test_rescale_through_savepoints_keeps_exactly_once(broker, admin: PulsarAdmi
         job.build(env, broker.service_url, broker.admin_url, topic, results_topic, PER_PARTITION, [],
                   str(tmp_path), max_records_per_poll=5)
         client = env.execute_async(f"rescale phase at parallelism {parallelism}")
-        time.sleep(8)
+        wait_until_each_partition_read(admin, topic, READ_BEFORE_STOP, timeout_s=180)
         savepoint = stop_with_savepoint(client, f"file://{tmp_path}/savepoints")
         partial = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=2)
         assert partial["violations"] == [] and len(partial["done"]) < PARTITIONS, \

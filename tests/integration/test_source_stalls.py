@@ -21,7 +21,7 @@ from connector import PulsarSource, SimpleStringSchema, StartCursor
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.integration.test_broker import produce_default_batched
-from tools.pulsar_standalone import Broker, start, stop
+from devtools.pulsar_standalone import Broker, start, stop
 
 STALL_TIMEOUT_MS = 12_000
 

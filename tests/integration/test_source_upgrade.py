@@ -1,45 +1,42 @@
 """A savepoint written by an earlier version of the source restores in this one, exactly once.
 
-The earlier version is taken from this repository's history (`git archive`), so the test needs a clone with
-history, as CI's is. Phase 1 runs that version's source in its own process and stops with a savepoint midway;
-phase 2 resumes from it here, at another parallelism, and the checker counts every record.
+The earlier version's packages are a fixture (`tests/fixtures`, made from this repository's history with
+`git archive`), so the test needs no history in the clone. Phase 1 runs that version's source in its own process
+and stops with a savepoint once the broker has sent every partition's reader more than it prefetches; phase 2
+resumes from it here, at another parallelism, and the checker counts every record.
 """
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pulsar
-import pytest
 
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.jobs import exactly_once_source_job as job
-from tests.sequenced import create_sequenced_topic, read_results
+from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_read
 from tests.user_environment import user_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PHASE_1 = ROOT / "tests" / "jobs" / "stop_with_savepoint_job.py"
 PARTITIONS = 4
 PER_PARTITION = 20_000
-# The last commit whose source kept each split under a key of its own (known-splits format 1, state "split-state").
+# Above a reader's prefetch (1,000 messages) plus two entries of default-batched records (~600 each).
+READ_BEFORE_STOP = 3_000
+# The last commit whose source kept each split under a key of its own (known-splits format 1, state "split-state"),
+# and its packages, made with `git archive 70ac709 connector checkpoint tests/__init__.py tests/jobs/__init__.py
+# tests/jobs/exactly_once_source_job.py tests/jobs/mini_cluster.py tests/sequenced.py | gzip -9n`.
 PER_SPLIT_KEYS = "70ac709"
+EARLIER_VERSION = ROOT / "tests" / "fixtures" / f"version-{PER_SPLIT_KEYS}.tar.gz"
 
 
-def earlier_version(commit: str, into: Path) -> Path:
-    """The project's packages at `commit`, unpacked into `into`."""
-    try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "connector", "checkpoint", "tests"],
-                                 capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as error:
-        stderr = getattr(error, "stderr", b"") or b""
-        pytest.fail(f"cannot take version {commit} from git history (a clone with history is needed): "
-                    f"{error} {stderr.decode(errors='replace')}")
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+def earlier_version(into: Path) -> Path:
+    """The packages of version PER_SPLIT_KEYS that phase 1 needs, unpacked into `into`."""
+    with tarfile.open(EARLIER_VERSION) as tar:
         tar.extractall(into, filter="data")
     return into
 
@@ -48,15 +45,27 @@ def test_savepoint_of_the_per_split_key_version_restores_exactly_once(
         broker, admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str, tmp_path: Path) -> None:
     create_sequenced_topic(admin, pulsar_client, topic, PARTITIONS, PER_PARTITION)
     results_topic = unique_topic("upgrade-results")
-    old = earlier_version(PER_SPLIT_KEYS, tmp_path / "old")
+    old = earlier_version(tmp_path / "old")
     environment = user_environment(PYTHONPATH=str(old))  # the old packages come first, for the job's workers too
-    phase_1 = subprocess.run(
-        [sys.executable, str(PHASE_1), "--service-url", broker.service_url, "--admin-url", broker.admin_url,
-         "--topic", topic, "--results-topic", results_topic, "--marker-dir", str(tmp_path),
-         "--savepoint-dir", f"file://{tmp_path}/savepoints", "--per-partition", str(PER_PARTITION)],
-        cwd=old, env=environment, capture_output=True, text=True, timeout=300)
-    lines = [line for line in phase_1.stdout.splitlines() if line.startswith("savepoint: ")]
-    assert phase_1.returncode == 0 and lines, f"phase 1 (version {PER_SPLIT_KEYS}) failed:\n{phase_1.stderr[-3000:]}"
+    stop_file, out, err = tmp_path / "stop", tmp_path / "phase-1.out", tmp_path / "phase-1.err"
+    with out.open("w") as stdout, err.open("w") as stderr:  # files, not pipes: a full pipe would block the job
+        phase_1 = subprocess.Popen(
+            [sys.executable, str(PHASE_1), "--service-url", broker.service_url, "--admin-url", broker.admin_url,
+             "--topic", topic, "--results-topic", results_topic, "--marker-dir", str(tmp_path),
+             "--savepoint-dir", f"file://{tmp_path}/savepoints", "--per-partition", str(PER_PARTITION),
+             "--stop-file", str(stop_file)],
+            cwd=old, env=environment, stdout=stdout, stderr=stderr, text=True)
+    try:
+        wait_until_each_partition_read(admin, topic, READ_BEFORE_STOP, timeout_s=180,
+                                       job_ended=lambda: None if phase_1.poll() is None else
+                                       f"exit code {phase_1.returncode}: {err.read_text()[-3000:]}")
+        stop_file.touch()
+        phase_1.wait(timeout=120)
+    finally:
+        phase_1.kill()
+    lines = [line for line in out.read_text().splitlines() if line.startswith("savepoint: ")]
+    assert phase_1.returncode == 0 and lines, \
+        f"phase 1 (version {PER_SPLIT_KEYS}) failed:\n{err.read_text()[-3000:]}"
     savepoint = lines[-1].removeprefix("savepoint: ")
     partial = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=2)
     assert partial["violations"] == [] and len(partial["done"]) < PARTITIONS, f"phase 1 must stop midway: {partial}"

@@ -1,4 +1,6 @@
-"""Reads a sequenced topic with `exactly_once_source_job` for a few seconds, stops with a savepoint, prints its path.
+"""Reads a sequenced topic with `exactly_once_source_job` until asked to stop, stops with a savepoint, prints its path.
+
+The caller asks by creating the file `--stop-file` (once it saw the read progress; it fails after 300 s without).
 
 Run as a script with an earlier version of the project first on PYTHONPATH (`test_source_upgrade.py`): the job, the
 connector and the checker are then that version's, so the savepoint holds the state that version writes.
@@ -7,11 +9,14 @@ connector and the checker are then that version's, so the savepoint holds the st
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from pyflink.java_gateway import get_gateway
 
 from tests.jobs import exactly_once_source_job as job
+
+STOP_FILE_WAIT_S = 300.0
 
 
 def main() -> None:
@@ -20,14 +25,19 @@ def main() -> None:
         parser.add_argument(flag, required=True)
     parser.add_argument("--per-partition", type=int, required=True)
     parser.add_argument("--parallelism", type=int, default=2)
-    parser.add_argument("--run-seconds", type=float, default=8)
+    parser.add_argument("--stop-file", required=True)
     args = parser.parse_args()
     env = job.checkpointed_env(args.parallelism, checkpoint_ms=1000)
     # Small polls keep the read going long enough to stop it midway.
     job.build(env, args.service_url, args.admin_url, args.topic, args.results_topic, args.per_partition, [],
               args.marker_dir, max_records_per_poll=5)
     client = env.execute_async("read, then stop with a savepoint")
-    time.sleep(args.run_seconds)
+    deadline = time.monotonic() + STOP_FILE_WAIT_S
+    while not os.path.exists(args.stop_file):
+        if time.monotonic() > deadline:
+            client.cancel().result()
+            raise SystemExit(f"nobody created {args.stop_file} within {STOP_FILE_WAIT_S:.0f} s: job cancelled")
+        time.sleep(0.2)
     # PyFlink 2.3's JobClient.stop_with_savepoint calls a Java overload that no longer exists; call Java's.
     canonical = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
     print("savepoint:", client._j_job_client.stopWithSavepoint(False, args.savepoint_dir, canonical).get(), flush=True)

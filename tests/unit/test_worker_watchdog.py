@@ -45,15 +45,17 @@ def test_a_worker_closes_its_clients_and_exits_when_its_java_grandparent_dies(tm
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     # java -> bash (the udf runner script) -> python worker, as in a TaskManager; `wait` keeps bash alive.
-    stderr = tmp_path / "stderr"
-    jvm = subprocess.Popen([str(fake_jvm), "-c", f"bash -c '{sys.executable} {script} {marker} 2> {stderr} & "
-                                                 f"echo $! > {worker_pid}; wait' & wait"],
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+    jvm = subprocess.Popen([str(fake_jvm), "-c", f"bash -c '{sys.executable} {script} {marker} > {stdout} "
+                                                 f"2> {stderr} & echo $! > {worker_pid}; wait' & wait"],
                            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: worker_pid.exists() and worker_pid.read_text().strip(), 10)
         pid = int(worker_pid.read_text())
         assert wait_for(lambda: worker_watchdog.nearest_ancestor_named("java", pid) is not None, 10)
-        time.sleep(2)
+        # Importing the connector takes seconds on a busy machine: kill the "TaskManager" once the watch is set.
+        assert wait_for(lambda: stdout.exists() and "watching" in stdout.read_text(), 60), stderr.read_text()
+        time.sleep(1)
         assert not marker.exists(), "the watchdog acted while its TaskManager lived"
         jvm.send_signal(signal.SIGKILL)
         jvm.wait()

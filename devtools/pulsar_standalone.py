@@ -1,11 +1,11 @@
 """Start, stop and inspect a local Apache Pulsar standalone broker, fetched from Maven Central.
 
-    python -m tools.pulsar_standalone start [--name N] [--port 6650] [--web-port 8080] [--deduplication]
+    python -m devtools.pulsar_standalone start [--name N] [--port 6650] [--web-port 8080] [--deduplication]
                                             [--auth-token] [--tls [--tls-client-auth]]
                                             [--no-entry-cache] [--local-transport]
-    python -m tools.pulsar_standalone stop|status|wipe [--name N]
+    python -m devtools.pulsar_standalone stop|status|wipe [--name N]
 
-The broker's classpath (tools/pulsar/pom.xml, Pulsar 4.2.4) is resolved once with Maven into
+The broker's classpath (devtools/pulsar/pom.xml, Pulsar 4.2.4) is resolved once with Maven into
 .cache/pulsar/lib-<version>/ and reused. Each named instance keeps its config, data, log and pid under
 .cache/pulsar/<name>/. `start` returns once the admin API answers and a produce/consume round trip
 succeeds; it is a no-op when that instance is already running. `stop` ends the process it started.
@@ -34,7 +34,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from connector.admin import PulsarAdmin, PulsarAdminError
+from connector.admin import PulsarAdmin
+from connector.errors import PulsarAdminError
 from connector.security import PulsarSecurity
 
 ROOT = Path(__file__).resolve().parent.parent

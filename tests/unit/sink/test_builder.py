@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from connector.errors import PulsarConfigError
 from connector.serde import SimpleStringSchema
 from connector.sink import (DeliveryGuarantee, KeyHashTopicRouter, PulsarSink, PulsarSinkBuilder, RoundRobinTopicRouter,
                             TopicRoutingMode)
@@ -34,17 +35,21 @@ def test_a_minimal_sink_builds_with_defaults() -> None:
     (lambda b: b.set_producer_config({"producer_name": "x"}), "producerConfig: 'producer_name'"),
     (lambda b: b.set_producer_config({"no_such_option": 1}), "producerConfig: 'no_such_option'"),
     (lambda b: b.set_producer_config({"send_timeout_millis": 0}), "producerConfig: send_timeout_millis"),
-    (lambda b: b.set_client_config({"service_url": "x"}), "clientConfig: 'service_url'"),
+    (lambda b: b.set_client_config({"service_url": "x"}), "set_client_config has 'service_url', not a pulsar.Client"),
     (lambda b: b.set_sink_name("bad name"), "sinkName"),
     (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE), "adminUrl"),
     (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).set_admin_url("http://127.0.0.1:1")
      .set_producer_config({"batching_enabled": True}), "producerConfig: batching_enabled must stay off"),
-    (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).set_admin_url("http://127.0.0.1:1"),
-     "cannot read the deduplication setting of out.*not reachable"),
 ])
 def test_bad_option_is_named(change, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(PulsarConfigError, match=message):
         change(valid()).build()
+
+
+def test_build_does_no_io_and_the_broker_check_names_an_unreachable_admin_url() -> None:
+    sink = valid().set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).set_admin_url("http://127.0.0.1:1").build()
+    with pytest.raises(PulsarConfigError, match="cannot read the deduplication setting of out.*not reachable"):
+        sink.check_broker()
 
 
 def test_build_leaves_the_builder_reusable() -> None:

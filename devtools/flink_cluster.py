@@ -1,7 +1,7 @@
 """Start, stop and drive a local standalone Flink cluster made of separate JobManager and TaskManager processes.
 
-    python -m tools.flink_cluster start [--name N] [--rest-port 18081] [--rpc-port 16123] [--slots 1]
-    python -m tools.flink_cluster stop|status [--name N]
+    python -m devtools.flink_cluster start [--name N] [--rest-port 18081] [--rpc-port 16123] [--slots 1]
+    python -m devtools.flink_cluster stop|status [--name N]
 
 The processes come from the PyFlink wheel's own scripts (pyflink/bin/jobmanager.sh, taskmanager.sh, flink);
 nothing is downloaded. Each named cluster keeps its generated config.yaml, logs, pid files and checkpoints

@@ -10,8 +10,9 @@ import fastavro
 import pytest
 from pyflink.common import Types
 
+from connector.errors import UnsupportedAvroType
 from connector.formats.avro import AvroRowSchema
-from connector.formats.types import LOCAL_DATE, LOCAL_DATE_TIME, LOCAL_TIME, UnsupportedAvroType
+from connector.formats.types import LOCAL_DATE, LOCAL_DATE_TIME, LOCAL_TIME
 from tests.avro_cases import ALL_TYPES, FULL, NULLS
 
 

@@ -7,7 +7,8 @@ import json
 import pulsar
 import pytest
 
-from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, MessageDecodeError
+from connector.errors import MessageDecodeError
+from connector.source.bad_message import BadMessageHandler, BadMessagePolicy
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.split_metrics import SplitMetrics
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pulsar
 import pytest
 
-from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, MessageDecodeError
+from connector.errors import MessageDecodeError
+from connector.source.bad_message import BadMessageHandler, BadMessagePolicy
 
 
 class FakeMessage:

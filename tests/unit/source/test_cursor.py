@@ -1,4 +1,4 @@
-"""Start/stop cursor and position logic, without a broker or Flink."""
+"""Start and stop cursors, without a broker or Flink."""
 
 from __future__ import annotations
 
@@ -6,26 +6,11 @@ import pulsar
 import pytest
 
 from checkpoint.position import Position
-from checkpoint.split_state import SplitState
 from connector.source.cursor import StartCursor, StartKind, StopCursor
 
 
 def mid(ledger: int, entry: int, batch: int = -1) -> bytes:
     return pulsar.MessageId(0, ledger, entry, batch).serialize()
-
-
-def test_positions_order_by_ledger_entry_then_batch_index() -> None:
-    assert Position(1, 5, 3) < Position(1, 5, 4) < Position(1, 6, 0) < Position(2, 0, -1)
-    assert Position.from_bytes(mid(7, 8, 9)) == Position(7, 8, 9)
-
-
-def test_an_entry_boundary_covers_every_message_batched_in_it() -> None:
-    boundary = Position(3, 10, -1)
-    assert not Position(3, 10, 0).is_after(boundary)
-    assert not Position(3, 10, 99).is_after(boundary)
-    assert Position(3, 11, 0).is_after(boundary)
-    assert Position(3, 10, 0).is_at_or_after(boundary)
-    assert not Position(3, 9, 99).is_at_or_after(boundary)
 
 
 def test_message_id_stops_exclusive_and_inclusive() -> None:
@@ -72,11 +57,3 @@ def test_cursors_reject_bad_arguments_with_a_clear_message() -> None:
         StartCursor.from_message_id("not an id")
     cursor = StartCursor.from_message_id(pulsar.MessageId(0, 1, 2, -1), inclusive=False)
     assert cursor.kind is StartKind.MESSAGE_ID and not cursor.inclusive
-
-
-def test_split_state_round_trips_and_refuses_unknown_formats() -> None:
-    state = SplitState("persistent://public/default/t-partition-0", mid(1, 2, 3), mid(1, 9), False)
-    assert SplitState.from_json(state.to_json()) == state
-    assert SplitState.from_json(SplitState("s").to_json()) == SplitState("s")
-    with pytest.raises(ValueError, match="format 99"):
-        SplitState.from_json('{"v": 99}')

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from connector.source.stall import LagSample, SplitStalledError, StallWatch
+from connector.errors import SplitStalledError
+from connector.source.stall import LagSample, StallWatch
 
 
 class Clock:

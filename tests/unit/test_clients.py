@@ -1,0 +1,37 @@
+import pytest
+
+from connector import clients
+
+
+class Resource:
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.fixture(autouse=True)
+def empty_registry():
+    clients.reset()
+    yield
+    clients.reset()
+
+
+def test_holding_closes_what_an_earlier_attempt_of_the_same_owner_left_open() -> None:
+    failed_attempt, next_attempt, other_subtask = Resource(), Resource(), Resource()
+    clients.hold(("sink", "s", "1a2b", 0), failed_attempt.close)
+    clients.hold(("sink", "s", "1a2b", 1), other_subtask.close)
+    clients.hold(("sink", "s", "1a2b", 0), next_attempt.close)
+    assert (failed_attempt.closed, next_attempt.closed, other_subtask.closed) == (1, 0, 0)
+
+
+def test_a_released_owner_is_not_closed_again_and_a_late_release_keeps_the_newer_record() -> None:
+    first, second = Resource(), Resource()
+    clients.hold("owner", first.close)
+    first.close()
+    clients.release("owner", first.close)
+    assert clients.held_owners() == []
+    clients.hold("owner", second.close)
+    clients.release("owner", first.close)  # an old attempt closing late
+    assert clients.held_owners() == ["owner"] and first.closed == 1
