@@ -189,6 +189,16 @@ class FlinkCluster:
         for _ in range(self.taskmanagers - len(self.taskmanagers_info())):
             self.start_taskmanager()
 
+    def wait_until_no_job_runs(self, timeout_s: float = 120) -> None:
+        """Wait until every job has ended, cancelled ones included: a TaskManager can die while it cancels Python
+        tasks (PyFlink's "Reference count must not be negative"), so only then is it known which are lost.
+        Raises ClusterError naming the jobs still going after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while going := [job["id"] for job in self.rest("/jobs")["jobs"] if job["status"] not in TERMINAL_STATES]:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"jobs {going} still running or cancelling after {timeout_s:g} s")
+            time.sleep(0.5)
+
     def start_taskmanager(self) -> int:
         """Start one more TaskManager and return its pid once the JobManager lists it."""
         resource_id = self._launch_taskmanager()

@@ -100,6 +100,8 @@ def session_flink_cluster() -> Iterator[FlinkCluster]:
 
 @pytest.fixture()
 def flink_cluster(session_flink_cluster: FlinkCluster) -> FlinkCluster:
-    """The session's cluster with all its TaskManagers: ones lost to an earlier test are replaced first."""
+    """The session's cluster with all its TaskManagers: once the jobs of earlier tests ended, the TaskManagers they
+    took down are replaced."""
+    session_flink_cluster.wait_until_no_job_runs()
     session_flink_cluster.replace_lost_taskmanagers()
     return session_flink_cluster

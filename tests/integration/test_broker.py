@@ -7,8 +7,8 @@ import pytest
 
 from connector.admin import PulsarAdmin
 from connector.errors import PulsarAdminError
-from tests.conftest import unique_topic
 from devtools.pulsar_standalone import Broker, start, stop
+from tests.conftest import unique_topic
 
 
 def test_start_is_idempotent_and_reports_running(broker: Broker) -> None:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.user_environment import user_environment
 from devtools.pulsar_standalone import Broker
+from tests.user_environment import user_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LIMIT_S = 300  # the demo takes ~40 s on a quiet 2-core machine; a hang must fail, not block the suite

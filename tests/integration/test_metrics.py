@@ -10,9 +10,9 @@ import pytest
 
 from connector.admin import PulsarAdmin
 from connector.topics import TopicName
+from devtools.flink_cluster import FlinkCluster
 from tests.conftest import unique_topic
 from tests.integration.sink_helpers import read_all
-from devtools.flink_cluster import FlinkCluster
 
 JOBS = Path(__file__).resolve().parent.parent / "jobs"
 SPLIT = ".split."      # the group of a source split's metrics: split=<tenant/namespace/topic-partition-N>

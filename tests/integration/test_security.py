@@ -23,10 +23,10 @@ from connector.security import OAuth2ClientCredentials, PulsarSecurity
 from connector.sink import DeliveryGuarantee, PulsarSink, PulsarSinkError
 from connector.sink.writer import PulsarWriter
 from connector.source.reader import SplitReader
+from devtools.pulsar_standalone import Broker, make_token, start, stop
 from tests.conftest import unique_topic
 from tests.oauth2_issuer import OAuth2Issuer
 from tests.secure_brokers import MTLS, SECURE, secure_broker_token
-from devtools.pulsar_standalone import Broker, make_token, start, stop
 
 CLIENT_ID = "flink-job"
 CLIENT_SECRET = "the OAuth2 client secret"

@@ -16,10 +16,10 @@ import pulsar
 import pytest
 
 from connector.admin import PulsarAdmin
+from devtools.pulsar_standalone import Broker
 from tests.integration.sink_helpers import (DEDUP_NAMESPACE, NO_AUTO_CREATE_NAMESPACE, namespace, new_topic,
                                             read_partitions)
 from tests.user_environment import user_environment
-from devtools.pulsar_standalone import Broker
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "sink_sequence_job.py"
 RECORDS = 100_000

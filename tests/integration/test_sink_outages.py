@@ -17,11 +17,11 @@ import pytest
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from connector.admin import PulsarAdmin
+from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
+from devtools.pulsar_standalone import Broker, start, stop
 from tests.integration.sink_helpers import DEDUP_NAMESPACE, TargetTail, check_target, namespace, new_topic, sequenced
 from tests.jobs import pulsar_to_pulsar_job as job
 from tests.sequenced import create_sequenced_topic
-from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
-from devtools.pulsar_standalone import Broker, start, stop
 
 PARTITIONS = 2
 PER_PARTITION = 10_000

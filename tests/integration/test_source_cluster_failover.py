@@ -10,9 +10,9 @@ import pulsar
 import pytest
 
 from connector.admin import PulsarAdmin
+from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
 from tests.conftest import unique_topic
 from tests.sequenced import create_sequenced_topic, read_results
-from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
 PARTITIONS = 4

@@ -12,10 +12,10 @@ from pathlib import Path
 import pulsar
 
 from connector.admin import PulsarAdmin
+from devtools.pulsar_standalone import Broker
 from tests.conftest import unique_topic
 from tests.jobs import exactly_once_source_job as job
 from tests.sequenced import create_sequenced_topic, read_results
-from devtools.pulsar_standalone import Broker
 
 PARTITIONS = 4
 PER_PARTITION = 50_000  # 200k records in all

@@ -13,11 +13,11 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from connector import PulsarSource, SimpleStringSchema
 from connector.admin import PulsarAdmin
+from devtools.flink_cluster import FlinkCluster
+from devtools.pulsar_standalone import Broker, start, stop
 from tests.conftest import unique_topic
 from tests.integration.sink_helpers import NO_AUTO_CREATE_NAMESPACE, namespace, new_topic
 from tests.sequenced import create_sequenced_topic, read_results
-from devtools.flink_cluster import FlinkCluster
-from devtools.pulsar_standalone import Broker, start, stop
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
 

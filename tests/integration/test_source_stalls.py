@@ -19,9 +19,9 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from connector import PulsarSource, SimpleStringSchema, StartCursor
 from connector.admin import PulsarAdmin
+from devtools.pulsar_standalone import Broker, start, stop
 from tests.conftest import unique_topic
 from tests.integration.test_broker import produce_default_batched
-from devtools.pulsar_standalone import Broker, start, stop
 
 STALL_TIMEOUT_MS = 12_000
 
