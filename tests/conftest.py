@@ -17,6 +17,7 @@ import pytest
 from connector.admin import PulsarAdmin
 from devtools.flink_cluster import FlinkCluster
 from devtools.pulsar_standalone import Broker, start, stop
+from tests import user_environment  # noqa: F401  (imported before any job runs: it keeps that environment)
 
 # The test broker runs beside any broker a developer already has on the default ports.
 TEST_BROKER = Broker(name="test", port=int(os.environ.get("TEST_PULSAR_PORT", "16650")),

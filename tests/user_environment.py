@@ -1,4 +1,11 @@
-"""The environment for a job started as a subprocess: this process's, as a user's shell would have it."""
+"""The environment for a job started as a subprocess: this process's as it was at start, as a user's shell has it.
+
+In-process PyFlink jobs change os.environ (measured on PyFlink 2.3: FLINK_HOME, FLINK_CONF_DIR,
+PYFLINK_GATEWAY_DISABLED, PYTHON_LOOPBACK_SERVER_ADDRESS, python, ...; in a full test session, something more made a
+child's PyFlink look for Java at "bin/java"). In a child they mark it as a Python worker of that job, or point it at
+the wrong Java. So a child gets the environment this process had when this module was first imported (by conftest,
+before any job ran).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-# What an in-process PyFlink job leaves in os.environ (measured on PyFlink 2.3). In a child they mark it as a
-# Python worker of that job (it then refuses to start its own JVM, or fails looking for one).
-_SET_BY_IN_PROCESS_PYFLINK = ("PYFLINK_GATEWAY_DISABLED", "PYTHON_LOOPBACK_SERVER_ADDRESS", "_PYFLINK_CONN_INFO_PATH",
-                              "SEMI_PERSISTENT_DIRECTORY", "_PYTHON_WORKER_MEMORY_LIMIT", "TABLE_LOCAL_TIME_ZONE",
-                              "FLINK_HOME", "FLINK_LIB_DIR", "FLINK_OPT_DIR", "FLINK_PLUGINS_DIR", "python")
+_AT_START = dict(os.environ)
 
 
 def user_environment(**overrides: str) -> dict[str, str]:
-    """os.environ without what in-process PyFlink jobs set, with this venv first on PATH, plus `overrides`."""
-    environment = {k: v for k, v in os.environ.items() if k not in _SET_BY_IN_PROCESS_PYFLINK}
-    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    """os.environ as it was before any in-process PyFlink job, with this venv first on PATH, plus `overrides`."""
+    environment = dict(_AT_START)
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{_AT_START.get('PATH', '')}"
     environment.update(overrides)
     return environment
