@@ -1,19 +1,21 @@
 """A savepoint written by an earlier version of the source restores in this one, exactly once.
 
-The earlier version's packages are a fixture (`tests/fixtures`, made from this repository's history with
-`git archive`), so the test needs no history in the clone. Phase 1 runs that version's source in its own process
-and stops with a savepoint once the broker has sent every partition's reader more than it prefetches; phase 2
-resumes from it here, at another parallelism, and the checker counts every record.
+The earlier version's packages come from this repository's history (`git archive`), so the test needs a clone with
+history, as CI's is. Phase 1 runs that version's source in its own process and stops with a savepoint once the
+broker has sent every partition's reader more than it prefetches; phase 2 resumes from it here, at another
+parallelism, and the checker counts every record.
 """
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pulsar
+import pytest
 
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
@@ -28,15 +30,20 @@ PER_PARTITION = 20_000
 # Above a reader's prefetch (1,000 messages) plus two entries of default-batched records (~600 each).
 READ_BEFORE_STOP = 3_000
 # The last commit whose source kept each split under a key of its own (known-splits format 1, state "split-state"),
-# and its packages, made with `git archive 70ac709 connector checkpoint tests/__init__.py tests/jobs/__init__.py
-# tests/jobs/exactly_once_source_job.py tests/jobs/mini_cluster.py tests/sequenced.py | gzip -9n`.
+# and what of it phase 1 runs.
 PER_SPLIT_KEYS = "70ac709"
-EARLIER_VERSION = ROOT / "tests" / "fixtures" / f"version-{PER_SPLIT_KEYS}.tar.gz"
+PHASE_1_PACKAGES = ("connector", "checkpoint", "tests/__init__.py", "tests/jobs/__init__.py",
+                    "tests/jobs/exactly_once_source_job.py", "tests/jobs/mini_cluster.py", "tests/sequenced.py")
 
 
 def earlier_version(into: Path) -> Path:
-    """The packages of version PER_SPLIT_KEYS that phase 1 needs, unpacked into `into`."""
-    with tarfile.open(EARLIER_VERSION) as tar:
+    """The packages of version PER_SPLIT_KEYS that phase 1 needs, taken from this clone's history into `into`."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PER_SPLIT_KEYS, *PHASE_1_PACKAGES],
+                             capture_output=True)
+    if archive.returncode != 0:
+        pytest.fail(f"cannot take version {PER_SPLIT_KEYS} from git history (the test needs a clone with history, "
+                    f"not a shallow one): {archive.stderr.decode(errors='replace')}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
     return into
 
