@@ -132,6 +132,11 @@ class PulsarAdmin:
         """The managed ledger's internal stats of a non-partitioned topic or one partition."""
         return dict(self._call("GET", f"{_path(topic)}/internalStats"))
 
+    def partitioned_internal_stats(self, topic: str) -> dict[str, dict[str, Any]]:
+        """Partition (full name) -> its managed ledger's internal stats, for every partition of a partitioned
+        topic, in one call."""
+        return dict(self._call("GET", f"{_path(topic)}/partitioned-internalStats").get("partitions") or {})
+
     # -- namespaces ---------------------------------------------------------------------------------
 
     def set_deduplication(self, namespace: str, enabled: bool) -> None:

@@ -20,8 +20,6 @@ import pulsar
 from connector.errors import PulsarConfigError
 
 Check = Callable[[Any], "str | None"]
-# Keywords of `pulsar.Client` a builder's client config may carry (the service URL and logger are the connector's).
-CLIENT_OPTIONS = frozenset(inspect.signature(pulsar.Client.__init__).parameters) - {"self", "service_url", "logger"}
 
 
 @dataclass(frozen=True)
@@ -55,17 +53,33 @@ def instance_of(kind: type) -> Check:
     return check
 
 
+def keywords_of(function: Callable[..., Any], managed: Iterable[str] = ()) -> Check:
+    """A check that a value is a mapping of `function`'s keyword arguments other than those the connector sets
+    itself (`managed`)."""
+    what = function.__qualname__.replace(".__init__", "")
+    allowed = frozenset(inspect.signature(function).parameters) - {"self", *managed}
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, Mapping):
+            return f"must be a mapping of pulsar.{what} keywords, not {value!r:.100}"
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            return (f"has {', '.join(map(repr, unknown))}, not a pulsar.{what} keyword the connector passes on; "
+                    f"allowed: {', '.join(sorted(allowed))}")
+        return None
+    return check
+
+
+_client_keyword = keywords_of(pulsar.Client.__init__, managed={"service_url", "logger"})
+
+
 def client_keywords(value: Any) -> str | None:
-    if not isinstance(value, Mapping):
-        return f"must be a mapping of pulsar.Client keywords, not {value!r:.100}"
-    if "authentication" in value:
+    """Keywords of `pulsar.Client` but the service URL, the logger and authentication (which `set_security`
+    carries)."""
+    if isinstance(value, Mapping) and "authentication" in value:
         return ("must not carry authentication: pass it with set_security(PulsarSecurity(...)), so it reaches the "
                 "admin calls too and travels pickled to every worker")
-    unknown = sorted(set(value) - CLIENT_OPTIONS)
-    if unknown:
-        return (f"has {', '.join(map(repr, unknown))}, not a pulsar.Client keyword; "
-                f"allowed: {', '.join(sorted(CLIENT_OPTIONS))}")
-    return None
+    return _client_keyword(value)
 
 
 def check_options(table: Iterable[Option], values: Mapping[str, Any]) -> None:

@@ -6,6 +6,7 @@ becomes a KeyboardInterrupt, after which pytest still tears its fixtures down.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import uuid
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import pulsar
 import pytest
 
+from connector import clients
 from connector.admin import PulsarAdmin
 from devtools.flink_cluster import FlinkCluster
 from devtools.pulsar_standalone import Broker, start, stop
@@ -29,6 +31,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+@pytest.fixture(autouse=True)
+def close_clients_left_open() -> Iterator[None]:
+    """A test's in-process jobs run their Python functions in this process, and PyFlink closes none of a cancelled
+    (or failed) attempt's: close the connector clients they left open when the test ends, so they do not reconnect
+    for the rest of the session."""
+    yield
+    left_open = clients.close_all()
+    if left_open:
+        logging.getLogger(__name__).info("closed the clients of %s left open by in-process jobs", left_open)
 
 
 @pytest.fixture(scope="session")

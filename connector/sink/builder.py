@@ -25,11 +25,9 @@ Delivery guarantees:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import pulsar
 from pyflink.datastream import DataStream
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
@@ -44,11 +42,6 @@ from connector.sink.options import SINK_OPTIONS
 from connector.sink.router import KeyHashTopicRouter, RoundRobinTopicRouter, TopicRouter, TopicRoutingMode
 from connector.topics import TopicName
 from connector.urls import check_admin_url, check_service_url
-
-# Producer settings the sink makes itself; the rest of `pulsar.Client.create_producer`'s keywords pass through.
-_MANAGED_PRODUCER_OPTIONS = {"topic", "producer_name", "schema", "message_router", "message_routing_mode",
-                             "block_if_queue_full", "initial_sequence_id"}
-_PRODUCER_OPTIONS = set(inspect.signature(pulsar.Client.create_producer).parameters) - {"self"}
 
 
 class PulsarSink:
@@ -173,10 +166,9 @@ class PulsarSinkBuilder:
             except ValueError as error:
                 raise PulsarConfigError(f"topics: {error}") from None
         given = {"schema": self._schema, "delivery_guarantee": self._guarantee, "sink_name": self._sink_name,
-                 "client_config": self._client_config,
+                 "client_config": self._client_config, "producer_config": self._producer_config,
                  **({"security": self._security} if self._security is not None else {})}
         check_options(SINK_OPTIONS, given)
-        self._check_options("producerConfig", self._producer_config, _PRODUCER_OPTIONS - _MANAGED_PRODUCER_OPTIONS)
         producer_config = dict(self._producer_config)
         send_timeout_ms = int(producer_config.pop("send_timeout_millis", 30_000))
         max_pending = int(producer_config.pop("max_pending_messages", 1000))
@@ -204,13 +196,6 @@ class PulsarSinkBuilder:
         if self._routing_mode == TopicRoutingMode.MESSAGE_KEY_HASH:
             return KeyHashTopicRouter()
         raise PulsarConfigError(f"topicRoutingMode must be a TopicRoutingMode, not {self._routing_mode!r}")
-
-    @staticmethod
-    def _check_options(option: str, given: Mapping[str, Any], allowed: set[str]) -> None:
-        for key in given:
-            if key not in allowed:
-                raise PulsarConfigError(f"{option}: {key!r} is not an option the sink passes on; "
-                                        f"allowed: {', '.join(sorted(allowed))}")
 
     def _check_exactly_once(self) -> None:
         if not self._admin_url:

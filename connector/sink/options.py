@@ -8,13 +8,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pulsar
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
-from connector.options import Option, client_keywords, instance_of
+from connector.options import Option, client_keywords, instance_of, keywords_of
 from connector.security import PulsarSecurity
 from connector.serde import SerializationSchema
 
 SINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Producer settings the sink makes itself; the rest of `pulsar.Client.create_producer`'s keywords pass through.
+MANAGED_PRODUCER_OPTIONS = frozenset({"topic", "producer_name", "schema", "message_router", "message_routing_mode",
+                                      "block_if_queue_full", "initial_sequence_id"})
 
 
 def sink_name(value: Any) -> str | None:
@@ -41,7 +45,8 @@ SINK_OPTIONS: tuple[Option, ...] = (
            "`MESSAGE_KEY_HASH`, `ROUND_ROBIN`, or `CUSTOM` with a `TopicRouter`", default="MESSAGE_KEY_HASH"),
     Option("`set_producer_config`", "producerConfig", "producer_config",
            "keywords of `pulsar.Client.create_producer` (compression, batching delay, ...) but those the sink "
-           "manages (topic, producer name, schema, routing, queue blocking, initial sequence id)"),
+           "manages (topic, producer name, schema, routing, queue blocking, initial sequence id)",
+           keywords_of(pulsar.Client.create_producer, MANAGED_PRODUCER_OPTIONS)),
     Option("`set_producer_config({\"send_timeout_millis\": ms})`", "sendTimeoutMs", "send_timeout_ms",
            "no acknowledgement for this long while messages wait fails the job (applied by the sink; the client's "
            "own timeout stays off so a producer's messages persist in order)"),

@@ -27,7 +27,8 @@ import itertools
 import logging
 import time
 import uuid
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
@@ -211,7 +212,6 @@ class _ReadSplits(KeyedProcessFunction):
         self._client = clients.new_client(self._source.service_url, self._source.security, self._source.client_config)
         self._subtask = runtime_context.get_index_of_this_subtask()
         self._owner = ("source", self._source.name, self._instance, self._subtask)
-        clients.hold(self._owner, self._client.shutdown)
         self._admin = self._source.new_admin()
         self._members: dict[str, tuple[str, list[tuple[str, str]]]] = {}  # per key: members text, its decode
         self._readers: dict[str, SplitReader] = {}
@@ -221,22 +221,31 @@ class _ReadSplits(KeyedProcessFunction):
         self._pacers: dict[str, TickPacer] = {}
         self._stored: dict[str, SplitState] = {}  # the state last written to Flink state, per split
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
+        self._closed = False
+        clients.hold(self._owner, self.close)  # the client and the lag sampler's thread
         self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
             if self._source.bad_message_policy is BadMessagePolicy.DEAD_LETTER else None
 
     def close(self) -> None:
         """Drops the readers without a round trip to the broker: after a failure it may be frozen, and each
-        graceful close would then wait for the client's operation timeout (30 s) before the job could restart."""
+        graceful close would then wait for the client's operation timeout (30 s) before the job could restart.
+        Also called by `connector.clients` for an attempt PyFlink never closed; a second call does nothing new."""
+        self._closed = True
         self._lag.close()
         self._readers.clear()
         self._client.shutdown()
-        clients.release(self._owner, self._client.shutdown)
+        clients.release(self._owner, self.close)
 
     def process_element(self, element: tuple[str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
+        if self._closed:  # a later attempt of this subtask opened in this process while this one still ran
+            raise SplitReadError(f"reader subtask {self._subtask} of an earlier attempt was closed: a later attempt "
+                                 "took over its clients")
         key, text, stamp = element
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
+        pacers = self._pacers
         for split, origin in self._members_of(key, text):
-            yield from self._step(split, stamp, now_ms, now_monotonic_s)
+            if pacers[split].due(stamp, now_ms, now_monotonic_s):  # most ticks of an idle split end here
+                yield from self._step(split)
 
     def _members_of(self, key: str, text: str) -> list[tuple[str, str]]:
         """The (split, origin) pairs `text` names; on a change (and on a key's first element) drops the splits
@@ -268,12 +277,9 @@ class _ReadSplits(KeyedProcessFunction):
         self._lag.untrack(split)
         log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
 
-    def _step(self, split: str, stamp: int, now_ms: int, now_monotonic_s: float) -> Iterable[Any]:
-        """One step of `split`: its next poll (or, bounded, all of it) when its pacer allows one at the element's
-        arrival (`now_ms`, `now_monotonic_s`)."""
+    def _step(self, split: str) -> Iterable[Any]:
+        """One step of `split` (its pacer said it is due): its next poll, or, bounded, all of it."""
         reader = self._readers[split]
-        if not self._pacers[split].due(stamp, now_ms, now_monotonic_s):
-            return
         source = self._source
         metrics, emitter = self._split_metrics[split], self._emitters[split]
         messages: list = []  # a split that is finished already (nothing to read) polls nothing
@@ -286,7 +292,7 @@ class _ReadSplits(KeyedProcessFunction):
             messages = reader.poll(source.max_records_per_poll, 0)
             metrics.record(messages)
             yield from emitter.records(messages)
-        self._pacers[split].stepped(time.monotonic(), bool(messages))
+        self._pacers[split].stepped(time.monotonic(), bool(messages), reader.waiting)
         if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
             self._states.put(split, reader.state.to_json())
             self._stored[split] = reader.state
@@ -309,21 +315,23 @@ class _ReadSplits(KeyedProcessFunction):
             stored = self._states.get(split)
             if stored:
                 self._stored[split] = SplitState.from_json(stored)
-            self._register(split, self._new_reader(split, origin, self._stored.get(split) or SplitState(split)))
+            pacer = TickPacer(self._source.poll_interval_ms)
+            reader = self._new_reader(split, origin, self._stored.get(split) or SplitState(split), pacer.ring)
+            self._register(split, reader, pacer)
 
-    def _new_reader(self, split: str, origin: str, state: SplitState) -> SplitReader:
+    def _new_reader(self, split: str, origin: str, state: SplitState, on_arrival: Callable[[], None]) -> SplitReader:
         source = self._source
         start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
         log.info("split %s (%s) added to reader subtask %d", split, origin, self._subtask)
         stall_s = source.split_stall_timeout_ms / 1000
         stall = StallWatch(split, lambda: self._lag.sample(split), warn_after_s=stall_s / 4, fail_after_s=stall_s)
         return SplitReader(self._client, self._admin, state, start, source.stop_cursor, source.receiver_queue_size,
-                           source.broker_outage_timeout_ms / 1000, stall, source.service_url)
+                           source.broker_outage_timeout_ms / 1000, stall, source.service_url, on_arrival)
 
-    def _register(self, split: str, reader: SplitReader) -> None:
+    def _register(self, split: str, reader: SplitReader, pacer: TickPacer) -> None:
         source = self._source
         self._readers[split] = reader
-        self._pacers[split] = TickPacer(source.poll_interval_ms)
+        self._pacers[split] = pacer
         self._lag.track(split, reader.last_position)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N

@@ -2,7 +2,8 @@
 
 Pure logic over the admin API's `internalStats`: the ledgers of a partition with their entry counts (the
 last, open ledger counted by `currentLedgerEntries`). The unit is entries: one per message when producers do
-not batch, one per batch when they do.
+not batch, one per batch when they do. One admin call per topic and sample covers all of its partitions
+(`partitioned-internalStats`): a subtask reading hundreds of partitions must not make hundreds of calls.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from checkpoint.position import Position
 from connector.admin import PulsarAdmin
 from connector.errors import PulsarAdminError
 from connector.source.stall import LagSample
+from connector.topics import split_partition
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +82,30 @@ class LagSampler:
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval_s):
-            for split, position in list(self._positions.items()):
-                # Position and time are taken before the call: a message that arrives during it makes the sample
-                # older than the split's last message, which StallWatch then ignores.
-                taken_at, emitted = time.monotonic(), position()
-                try:
-                    ledgers = ledger_entries(self._admin.internal_stats(split))
-                    self._samples[split] = LagSample(entries_behind(ledgers, emitted), taken_at)
-                except PulsarAdminError as error:
+            self.sample_all()
+
+    def sample_all(self) -> None:
+        """One sample of every tracked split: one admin call per topic (a partitioned topic's partitions in one)."""
+        by_topic: dict[str, list[tuple[str, Callable[[], Position | None]]]] = {}
+        for split, position in list(self._positions.items()):
+            base, partition = split_partition(split)
+            by_topic.setdefault(base if partition >= 0 else split, []).append((split, position))
+        for topic, splits in by_topic.items():
+            # Positions and time are taken before the call: a message that arrives during it makes the sample
+            # older than the split's last message, which StallWatch then ignores.
+            taken_at, emitted = time.monotonic(), {split: position() for split, position in splits}
+            try:
+                if topic in emitted:  # not partitioned
+                    stats = {topic: self._admin.internal_stats(topic)}
+                else:
+                    stats = self._admin.partitioned_internal_stats(topic)
+            except PulsarAdminError as error:
+                for split in emitted:
                     self._samples[split] = LagSample(None, taken_at, str(error))
-                    log.warning("lag of split %s not sampled: %s", split, error)
+                log.warning("lag of the splits of %s not sampled: %s", topic, error)
+                continue
+            for split, position in emitted.items():
+                # A split untracked meanwhile gets no sample; one the stats lack (a partition being deleted)
+                # keeps its last.
+                if split in stats and split in self._positions:
+                    self._samples[split] = LagSample(entries_behind(ledger_entries(stats[split]), position), taken_at)

@@ -2,10 +2,11 @@
 
 200k sequenced records of 200 B over 4 partitions, written before the job by default-batching producers, run at
 full speed (source defaults) through tests/jobs/pulsar_to_pulsar_job.py with three injected
-failures: Python exceptions on the local mini cluster, a TaskManager kill -9 plus two exceptions on the standalone
-cluster. The unbounded job is cancelled once every record reached the target; the target is then read to its end
-with plain Readers. EXACTLY_ONCE: every record exactly once, each key's records in order. AT_LEAST_ONCE: every
-record at least once, and each key's records in order except where a restart replays from the checkpoint.
+failures: Python exceptions on the local mini cluster (both guarantees), a TaskManager kill -9 plus two exceptions
+on the standalone cluster (EXACTLY_ONCE). The unbounded job is cancelled once every record reached the target; the
+target is then read to its end with plain Readers. EXACTLY_ONCE: every record exactly once, each key's records in
+order. AT_LEAST_ONCE: every record at least once, and each key's records in order except where a restart replays
+from the checkpoint.
 """
 
 from __future__ import annotations
@@ -50,18 +51,27 @@ def topics(admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str) -> tupl
     return topic, target
 
 
-@pytest.mark.parametrize("guarantee", [DeliveryGuarantee.EXACTLY_ONCE, DeliveryGuarantee.AT_LEAST_ONCE])
+@pytest.mark.parametrize("guarantee", [pytest.param(DeliveryGuarantee.EXACTLY_ONCE, marks=pytest.mark.smoke),
+                                       DeliveryGuarantee.AT_LEAST_ONCE])
 def test_guarantee_through_three_python_exceptions(guarantee: DeliveryGuarantee, broker: Broker,
                                                    pulsar_client: pulsar.Client, topics: tuple[str, str],
                                                    tmp_path: Path) -> None:
-    source_topic, target = topics
-    fail_at = [12_000, 25_000, 38_000]  # of partition 0, seconds of reading apart: checkpoints complete in between
+    # of partition 0, seconds of reading apart: checkpoints complete in between
+    run_through_exceptions(broker, pulsar_client, *topics, guarantee, PER_PARTITION, [12_000, 25_000, 38_000],
+                           tmp_path)
+
+
+def run_through_exceptions(broker: Broker, pulsar_client: pulsar.Client, source_topic: str, target: str,
+                           guarantee: DeliveryGuarantee, per_partition: int, fail_at: list[int],
+                           tmp_path: Path) -> None:
+    """Runs the job in-process until every record reached `target`, then checks the guarantee and that restarts
+    resumed from checkpointed state."""
     env = job.checkpointed_env(parallelism=2, checkpoint_ms=500)
     job.build(env, broker.service_url, broker.admin_url, source_topic, target, guarantee, fail_at, str(tmp_path))
     tail = TargetTail(pulsar_client, target, PARTITIONS)
     job_client = env.execute_async(f"pulsar-to-pulsar {guarantee.name} under injected exceptions")
     try:
-        tail.wait_for_all(sequenced(PARTITIONS, PER_PARTITION), timeout_s=300,
+        tail.wait_for_all(sequenced(PARTITIONS, per_partition), timeout_s=300,
                           job_ended=lambda: job_client.get_job_status().result().is_globally_terminal_state())
     finally:
         if not job_client.get_job_status().result().is_globally_terminal_state():
@@ -75,14 +85,16 @@ def test_guarantee_through_three_python_exceptions(guarantee: DeliveryGuarantee,
     resumed = resumed_positions(tmp_path)
     assert set(resumed) == set(range(PARTITIONS)), resumed
     assert len(resumed[0]) >= len(fail_at) - 1, resumed[0]
-    check_target(tail, guarantee, PARTITIONS, PER_PARTITION)
+    check_target(tail, guarantee, PARTITIONS, per_partition)
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("guarantee", [DeliveryGuarantee.EXACTLY_ONCE, DeliveryGuarantee.AT_LEAST_ONCE])
-def test_guarantee_through_a_killed_taskmanager(guarantee: DeliveryGuarantee, flink_cluster: FlinkCluster,
-                                                broker: Broker, pulsar_client: pulsar.Client,
-                                                topics: tuple[str, str], tmp_path: Path) -> None:
+def test_exactly_once_through_a_killed_taskmanager(flink_cluster: FlinkCluster, broker: Broker,
+                                                   pulsar_client: pulsar.Client, topics: tuple[str, str],
+                                                   tmp_path: Path) -> None:
+    """EXACTLY_ONCE only: AT_LEAST_ONCE through failures is shown in-process above, and a run on the standalone
+    cluster costs minutes (PyFlink 2.3 can take a surviving TaskManager down at each restart: see the README)."""
+    guarantee = DeliveryGuarantee.EXACTLY_ONCE
     source_topic, target = topics
     fail_at = [30_000, 42_000]
     tail = TargetTail(pulsar_client, target, PARTITIONS)

@@ -19,7 +19,7 @@ from pyflink.common import Configuration, Types
 from pyflink.datastream import KeyedProcessFunction, MapFunction, RuntimeContext, StreamExecutionEnvironment
 from pyflink.datastream.state import ValueStateDescriptor
 
-from connector import PulsarSource, SimpleStringSchema, StartCursor
+from connector import PulsarSource, SimpleStringSchema, StartCursor, clients
 
 if not __package__:  # run as a script: the project root holds the `tests` package
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -54,12 +54,16 @@ class SequenceChecker(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._last = runtime_context.get_state(ValueStateDescriptor("last-seq", Types.LONG()))
-        self._client = pulsar.Client(self._service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
+        self._client = clients.new_client(self._service_url)
+        # Closed by the next attempt if this one fails (PyFlink does not close a failed attempt's functions).
+        self._owner = ("sequence-checker", self._results_topic, runtime_context.get_index_of_this_subtask())
+        clients.hold(self._owner, self._client.shutdown)
         self._results = self._client.create_producer(self._results_topic)
         self._seen_partitions: set[int] = set()
 
     def close(self) -> None:
         self._client.close()
+        clients.release(self._owner, self._client.shutdown)
 
     def process_element(self, value: tuple[int, int], ctx: KeyedProcessFunction.Context) -> Iterable[int]:
         partition, seq = value
@@ -106,14 +110,19 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
 
 def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None = None,
                      restart_delay: str = "1 s") -> StreamExecutionEnvironment:
-    """A streaming env with checkpoints, 20 restarts `restart_delay` apart, short bundles, a spare TaskManager, and
-    optionally a savepoint to resume. Jobs that outlive a broker outage need 20 x `restart_delay` to exceed it."""
+    """A streaming env with checkpoints, short bundles, a spare TaskManager, optionally a savepoint to resume, and
+    up to 20 restarts in a row, the first `restart_delay` after the failure and each next one twice as long (at most
+    10 s; a run of 30 s starts the count again): about 160 s of restarts, which outlast a broker outage and a lost
+    TaskManager's replacement on a loaded machine (every restart that finds no slot counts as one)."""
     config = Configuration()
     if savepoint:
         config.set_string("execution.state-recovery.path", savepoint)
-    config.set_string("restart-strategy.type", "fixed-delay")
-    config.set_string("restart-strategy.fixed-delay.attempts", "20")
-    config.set_string("restart-strategy.fixed-delay.delay", restart_delay)
+    config.set_string("restart-strategy.type", "exponential-delay")
+    config.set_string("restart-strategy.exponential-delay.initial-backoff", restart_delay)
+    config.set_string("restart-strategy.exponential-delay.max-backoff", "10 s")
+    config.set_string("restart-strategy.exponential-delay.backoff-multiplier", "2.0")
+    config.set_string("restart-strategy.exponential-delay.reset-backoff-threshold", "30 s")
+    config.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff", "20")
     config.set_string("python.fn-execution.bundle.time", "100")
     env = StreamExecutionEnvironment.get_execution_environment(with_spare_taskmanager(config, parallelism))
     env.set_parallelism(parallelism)
@@ -123,13 +132,23 @@ def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None
 
 def resume_to_end(savepoint: str, parallelism: int, service_url: str, admin_url: str, topic: str, results_topic: str,
                   partitions: int, per_partition: int, marker_dir: str, results_client: pulsar.Client) -> dict:
-    """Runs the checked pipeline from `savepoint` at `parallelism` until every partition is done (or 300 s passed),
-    cancels it, and returns the checker's results (`tests.sequenced.read_results`)."""
+    """Runs the checked pipeline from `savepoint` at `parallelism` until every partition is done, cancels it, and
+    returns the checker's results (`tests.sequenced.read_results`). Fails naming the job's status when the job ends
+    first or 300 s pass without every partition done and no violation."""
     env = checkpointed_env(parallelism, checkpoint_ms=1000, savepoint=savepoint)
     build(env, service_url, admin_url, topic, results_topic, per_partition, [], marker_dir)
     client = env.execute_async(f"resume from a savepoint at parallelism {parallelism}")
+
+    def still_running() -> None:
+        status = client.get_job_status().result()
+        assert not status.is_globally_terminal_state(), f"the resumed job ended {status} before its results"
+
     try:
-        return read_results(results_client, results_topic, partitions, timeout_s=300)
+        results = read_results(results_client, results_topic, partitions, timeout_s=300, each_second=still_running)
+        assert results["violations"] or len(results["done"]) == partitions, (
+            f"the resumed job ({client.get_job_status().result()}) finished {len(results['done'])} of {partitions} "
+            f"partitions in 300 s: {results}")
+        return results
     finally:
         client.cancel().result()
 

@@ -35,3 +35,15 @@ def test_a_released_owner_is_not_closed_again_and_a_late_release_keeps_the_newer
     clients.hold("owner", second.close)
     clients.release("owner", first.close)  # an old attempt closing late
     assert clients.held_owners() == ["owner"] and first.closed == 1
+
+
+def test_close_all_closes_and_forgets_every_record_even_when_one_fails_to_close() -> None:
+    def broken() -> None:
+        raise RuntimeError("already gone")
+
+    first, second = Resource(), Resource()
+    clients.hold("first", first.close)
+    clients.hold("broken", broken)
+    clients.hold("second", second.close)
+    assert clients.close_all() == ["first", "broken", "second"]
+    assert (first.closed, second.closed) == (1, 1) and clients.held_owners() == []
