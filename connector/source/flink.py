@@ -27,7 +27,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from pyflink.common import Types
@@ -292,7 +292,7 @@ class _ReadSplits(KeyedProcessFunction):
             messages = reader.poll(source.max_records_per_poll, 0)
             metrics.record(messages)
             yield from emitter.records(messages)
-        self._pacers[split].stepped(time.monotonic(), bool(messages), reader.waiting)
+        self._pacers[split].stepped(time.monotonic(), bool(messages))
         if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
             self._states.put(split, reader.state.to_json())
             self._stored[split] = reader.state
@@ -316,17 +316,16 @@ class _ReadSplits(KeyedProcessFunction):
             if stored:
                 self._stored[split] = SplitState.from_json(stored)
             pacer = TickPacer(self._source.poll_interval_ms)
-            reader = self._new_reader(split, origin, self._stored.get(split) or SplitState(split), pacer.ring)
-            self._register(split, reader, pacer)
+            self._register(split, self._new_reader(split, origin, self._stored.get(split) or SplitState(split)), pacer)
 
-    def _new_reader(self, split: str, origin: str, state: SplitState, on_arrival: Callable[[], None]) -> SplitReader:
+    def _new_reader(self, split: str, origin: str, state: SplitState) -> SplitReader:
         source = self._source
         start = source.start_cursor if origin == INITIAL else StartCursor.earliest()
         log.info("split %s (%s) added to reader subtask %d", split, origin, self._subtask)
         stall_s = source.split_stall_timeout_ms / 1000
         stall = StallWatch(split, lambda: self._lag.sample(split), warn_after_s=stall_s / 4, fail_after_s=stall_s)
         return SplitReader(self._client, self._admin, state, start, source.stop_cursor, source.receiver_queue_size,
-                           source.broker_outage_timeout_ms / 1000, stall, source.service_url, on_arrival)
+                           source.broker_outage_timeout_ms / 1000, stall, source.service_url)
 
     def _register(self, split: str, reader: SplitReader, pacer: TickPacer) -> None:
         source = self._source

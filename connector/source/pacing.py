@@ -10,20 +10,16 @@ one step. When nothing is backed up, ticks arrive young and every one is a step.
 Clocks of different hosts may disagree. So that no skew can stop a split, a tick is acted on anyway once the
 split has made no step for `stale_after_ms` of the reader's own (monotonic) clock.
 
-A split whose reader is waiting for its next message (`SplitReader.waiting`: it found nothing and asked the client
-to tell it of the next one) is not stepped until `ring()` says that message arrived, except once every
-`WAITING_CHECK_MS` to check its connection and stall watch: idle partitions cost no polls. A split whose last step
-found nothing without waiting is not stepped again until its idle gap has passed: ticks reach the readers in bursts
-(a Python bundle of the discovery step at a time), and polling again microseconds after nothing came only costs CPU.
-The gap starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms`; a split that gets
-a record is back to every due tick at once.
+A split whose last step found nothing is not stepped again until its idle gap has passed: ticks reach the readers
+in bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
+it had nothing only costs CPU (an empty poll is a client time-out raised as an exception: about 10 µs). The gap
+starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms`, so a partition that
+stays idle costs at most ten polls a second, and one that gets a record is back to every due tick at once.
 
 No Flink and no broker here.
 """
 
 from __future__ import annotations
-
-WAITING_CHECK_MS = 1000  # how often a waiting split is stepped anyway, for its connection and stall checks
 
 
 class TickPacer:
@@ -40,17 +36,9 @@ class TickPacer:
         """The longest wait between polls of a split that keeps finding nothing: 100 ms (or the idle gap)."""
         self._last_step_end: float | None = None
         self._gap_ms = 0.0  # the wait before the next poll: 0 after a step that found messages
-        self._rung = False  # a message arrived for the waiting reader
-
-    def ring(self) -> None:
-        """The split's waiting reader got its next message (any thread may call it): the next tick is due."""
-        self._rung = True
 
     def due(self, stamp_ms: int, now_ms: int, now_monotonic_s: float) -> bool:
         if stamp_ms == 0:
-            return True
-        if self._rung:
-            self._rung = False
             return True
         since_step_ms = None if self._last_step_end is None else (now_monotonic_s - self._last_step_end) * 1000
         if since_step_ms is not None and since_step_ms < self._gap_ms:
@@ -59,12 +47,9 @@ class TickPacer:
             return True
         return since_step_ms is None or since_step_ms >= self.stale_after_ms
 
-    def stepped(self, now_monotonic_s: float, found_messages: bool = True, waiting: bool = False) -> None:
-        """After a step: whether it found messages, and whether the reader now waits for the next one."""
+    def stepped(self, now_monotonic_s: float, found_messages: bool = True) -> None:
         self._last_step_end = now_monotonic_s
         if found_messages:
             self._gap_ms = 0.0
-        elif waiting:
-            self._gap_ms = WAITING_CHECK_MS
         else:
             self._gap_ms = min(self.max_idle_gap_ms, max(self.idle_gap_ms, 2 * self._gap_ms))

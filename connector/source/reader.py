@@ -2,20 +2,13 @@
 
 No Flink here. The owner of a `SplitReader` emits the messages `poll` returns, in order, and then stores
 `reader.state` in its checkpointed state; nothing else is needed for exactly-once reading.
-
-An idle split costs no client call per poll: a non-blocking poll that finds nothing asks the client for the next
-message asynchronously (`waiting` is then True), and later polls return at once until it arrives; `on_arrival`
-hears of the arrival from the client's thread. (A `read_next` that times out raises an exception in the client:
-about 30 µs of CPU per empty poll, which hundreds of idle partitions polled ten times a second add up to.)
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import pulsar
 
@@ -34,39 +27,20 @@ _TIME_STOPS = frozenset({StopKind.AT_PUBLISH_TIME, StopKind.AFTER_PUBLISH_TIME, 
                          StopKind.AFTER_EVENT_TIME})
 
 
-class _NextMessage:
-    """The answer to an asynchronous `read_next`, set from a client thread."""
-
-    def __init__(self, on_arrival: Callable[[], None] | None) -> None:
-        self.message: Any = None  # the client's own message (`_pulsar.Message`)
-        self.result: Any = None   # the client's result code, once it answered
-        self._on_arrival = on_arrival
-
-    def __call__(self, result: Any, message: Any) -> None:
-        self.message = message
-        self.result = result
-        if self._on_arrival is not None:
-            self._on_arrival()
-
-
 class SplitReader:
     """A Pulsar reader over one split, positioned from its state (or its start cursor when it has none)."""
 
     def __init__(self, client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
                  stop: StopCursor, receiver_queue_size: int = 1000, outage_timeout_s: float = 60.0,
-                 stall: StallWatch | None = None, service_url: str = "",
-                 on_arrival: Callable[[], None] | None = None) -> None:
+                 stall: StallWatch | None = None, service_url: str = "") -> None:
         """`stall`, when given, hears of every poll, so a reader that gets nothing while its partition holds
         messages after its position fails (see `connector.source.stall`). `service_url` names the broker in errors.
-        `on_arrival` is called (from a client thread) when a message arrives while the reader is `waiting`.
 
         Raises `SplitReadError` when the broker cannot be reached, also for a split that has nothing to read:
         an unreachable broker never looks like an empty topic."""
         self.state = state
         self._stall = stall
         self._stop = stop
-        self._on_arrival = on_arrival
-        self._next: _NextMessage | None = None  # the asynchronous read_next of a waiting reader
         # Per message, `poll` asks the stop cursor only what it can answer: nothing for never(), positions for
         # message-id and latest stops, and the two timestamps (two client calls) only for time stops.
         self._stop_checked = stop.is_bounded
@@ -100,41 +74,30 @@ class SplitReader:
             return
         self._reader = _open(client, admin, self.state, start, receiver_queue_size, service_url)
 
-    @property
-    def waiting(self) -> bool:
-        """True while the reader waits for a next message that has not arrived: polls return nothing at once."""
-        return self._next is not None and self._next.result is None
-
     def poll(self, max_records: int, timeout_ms: int) -> list[pulsar.Message]:
         """Up to `max_records` messages after the last polled one, waiting at most `timeout_ms` for each.
 
         Returns early when the partition has nothing more right now or the stop cursor is reached (then
         `state.finished` is True and the reader is closed). Messages at or past the stop are never returned, nor
         is a message at or before one already returned: the client can deliver some again when it reconnects.
-        A poll with `timeout_ms` 0 that finds nothing leaves the reader `waiting` (see the module doc).
         """
         if self._reader is None:
             return []
         messages: list[pulsar.Message] = []
         redelivered = 0
-        arrived = self._arrived()
-        if arrived is None and self._next is not None:
-            self._idle(messages)
-            return messages
         while len(messages) < max_records:
-            if arrived is not None:
-                message, arrived = arrived, None
-            else:
-                try:
-                    message = self._reader.read_next(timeout_ms)
-                except pulsar.Timeout:
-                    self._idle(messages)
-                    if timeout_ms == 0 and not messages and self._reader is not None:
-                        self._next = _NextMessage(self._on_arrival)
-                        self._reader._reader.read_next_async(self._next)
-                    break
-                except pulsar.PulsarException as error:
-                    raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
+            try:
+                message = self._reader.read_next(timeout_ms)
+            except pulsar.Timeout:
+                if self._stop.idle_past(int(time.time() * 1000)):
+                    self._finish()
+                else:
+                    self._check_connected()
+                    if self._stall is not None and not messages:
+                        self._stall.idle(self._position_text)
+                break
+            except pulsar.PulsarException as error:
+                raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
             message_id = message.message_id()
             key = (message_id.ledger_id(), message_id.entry_id(), message_id.batch_index())
             if key <= self._last_read:  # the client delivered it again (seen after a broker restart)
@@ -162,26 +125,6 @@ class SplitReader:
                 self._stall.received()
         return messages
 
-    def _arrived(self) -> pulsar.Message | None:
-        """The message an asynchronous read_next delivered, if it has; raises if it failed."""
-        answer = self._next
-        if answer is None or answer.result is None:
-            return None
-        self._next = None
-        if answer.result != pulsar.Result.Ok:
-            raise SplitReadError(f"reading split {self.state.split} failed: {answer.result}")
-        return pulsar.Message._wrap(answer.message)
-
-    def _idle(self, messages: list[pulsar.Message]) -> None:
-        """After a poll that found no more messages: end a split whose stop time has passed, fail one whose broker
-        is gone for too long or whose reads stalled."""
-        if self._stop.idle_past(int(time.time() * 1000)):
-            self._finish()
-        else:
-            self._check_connected()
-            if self._stall is not None and not messages:
-                self._stall.idle(self._position_text)
-
     def _position_text(self) -> str:
         last = self.state.last_emitted
         return str(pulsar.MessageId.deserialize(last)) if last is not None else "its start (nothing read yet)"
@@ -204,7 +147,6 @@ class SplitReader:
                                  f"{self._outage_timeout_s * 1000:.0f}); the job restarts from its last checkpoint")
 
     def close(self) -> None:
-        """Closes the client reader; an asynchronous read_next still waiting is answered by the client and dropped."""
         if self._reader is not None:
             try:
                 self._reader.close()

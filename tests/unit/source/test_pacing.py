@@ -77,15 +77,3 @@ def test_a_split_that_finds_a_record_is_back_to_every_tick() -> None:
         pacer.stepped(1.0 + step, found_messages=False)
     pacer.stepped(10.0, found_messages=True)
     assert pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=10.0001)
-
-
-def test_a_waiting_split_is_checked_once_a_second_and_stepped_at_once_when_rung() -> None:
-    pacer = TickPacer(10)
-    pacer.stepped(1.0, found_messages=False, waiting=True)
-    assert not pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=1.9)
-    assert pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=2.0)  # its check
-    pacer.stepped(2.0, found_messages=False, waiting=True)
-    pacer.ring()
-    assert pacer.due(stamp_ms=5_010, now_ms=5_011, now_monotonic_s=2.001)
-    pacer.stepped(2.001, found_messages=True)
-    assert pacer.due(stamp_ms=5_020, now_ms=5_021, now_monotonic_s=2.002)
