@@ -315,8 +315,7 @@ class _ReadSplits(KeyedProcessFunction):
             stored = self._states.get(split)
             if stored:
                 self._stored[split] = SplitState.from_json(stored)
-            pacer = TickPacer(self._source.poll_interval_ms)
-            self._register(split, self._new_reader(split, origin, self._stored.get(split) or SplitState(split)), pacer)
+            self._register(split, self._new_reader(split, origin, self._stored.get(split) or SplitState(split)))
 
     def _new_reader(self, split: str, origin: str, state: SplitState) -> SplitReader:
         source = self._source
@@ -327,10 +326,10 @@ class _ReadSplits(KeyedProcessFunction):
         return SplitReader(self._client, self._admin, state, start, source.stop_cursor, source.receiver_queue_size,
                            source.broker_outage_timeout_ms / 1000, stall, source.service_url)
 
-    def _register(self, split: str, reader: SplitReader, pacer: TickPacer) -> None:
+    def _register(self, split: str, reader: SplitReader) -> None:
         source = self._source
         self._readers[split] = reader
-        self._pacers[split] = pacer
+        self._pacers[split] = TickPacer(source.poll_interval_ms)
         self._lag.track(split, reader.last_position)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N

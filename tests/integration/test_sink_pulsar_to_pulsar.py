@@ -55,22 +55,14 @@ def topics(admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str) -> tupl
 def test_guarantee_through_three_python_exceptions(guarantee: DeliveryGuarantee, broker: Broker,
                                                    pulsar_client: pulsar.Client, topics: tuple[str, str],
                                                    tmp_path: Path) -> None:
-    # of partition 0, seconds of reading apart: checkpoints complete in between
-    run_through_exceptions(broker, pulsar_client, *topics, guarantee, PER_PARTITION, [12_000, 25_000, 38_000],
-                           tmp_path)
-
-
-def run_through_exceptions(broker: Broker, pulsar_client: pulsar.Client, source_topic: str, target: str,
-                           guarantee: DeliveryGuarantee, per_partition: int, fail_at: list[int],
-                           tmp_path: Path) -> None:
-    """Runs the job in-process until every record reached `target`, then checks the guarantee and that restarts
-    resumed from checkpointed state."""
+    source_topic, target = topics
+    fail_at = [12_000, 25_000, 38_000]  # of partition 0, seconds of reading apart: checkpoints complete in between
     env = job.checkpointed_env(parallelism=2, checkpoint_ms=500)
     job.build(env, broker.service_url, broker.admin_url, source_topic, target, guarantee, fail_at, str(tmp_path))
     tail = TargetTail(pulsar_client, target, PARTITIONS)
     job_client = env.execute_async(f"pulsar-to-pulsar {guarantee.name} under injected exceptions")
     try:
-        tail.wait_for_all(sequenced(PARTITIONS, per_partition), timeout_s=300,
+        tail.wait_for_all(sequenced(PARTITIONS, PER_PARTITION), timeout_s=300,
                           job_ended=lambda: job_client.get_job_status().result().is_globally_terminal_state())
     finally:
         if not job_client.get_job_status().result().is_globally_terminal_state():
@@ -84,7 +76,7 @@ def run_through_exceptions(broker: Broker, pulsar_client: pulsar.Client, source_
     resumed = resumed_positions(tmp_path)
     assert set(resumed) == set(range(PARTITIONS)), resumed
     assert len(resumed[0]) >= len(fail_at) - 1, resumed[0]
-    check_target(tail, guarantee, PARTITIONS, per_partition)
+    check_target(tail, guarantee, PARTITIONS, PER_PARTITION)
 
 
 @pytest.mark.cluster
