@@ -4,6 +4,7 @@ checking what the end-to-end job (tests/jobs/pulsar_to_pulsar_job.py) wrote."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.request
 import uuid
@@ -18,6 +19,8 @@ from tests.jobs import pulsar_to_pulsar_job as job
 
 DEDUP_NAMESPACE = "public/sink-dedup"
 NO_AUTO_CREATE_NAMESPACE = "public/sink-no-autocreate"
+
+log = logging.getLogger(__name__)
 
 
 def namespace(admin: PulsarAdmin, name: str, deduplication: bool = False, auto_create: bool = True) -> str:
@@ -62,28 +65,40 @@ class TargetTail:
         self._readers = [client.create_reader(f"{topic}-partition-{p}", pulsar.MessageId.earliest)
                          for p in range(partitions)]
         self.messages: list[list[pulsar.Message]] = [[] for _ in range(partitions)]
+        self._distinct: set[tuple[int, int]] = set()
 
-    def drain(self) -> None:
-        """Read every message available now."""
+    def drain(self, budget_s: float = float("inf")) -> None:
+        """Read every message available now, or as many as `budget_s` seconds allow."""
+        deadline = time.monotonic() + budget_s
         for reader, messages in zip(self._readers, self.messages):
-            while reader.has_message_available():
-                messages.append(reader.read_next(10_000))
+            while time.monotonic() < deadline and reader.has_message_available():
+                message = reader.read_next(10_000)
+                messages.append(message)
+                self._distinct.add(_record(message))
 
     def wait_for_all(self, expected: set[tuple[int, int]], timeout_s: float, job_ended: Callable[[], bool],
                      each_second: Callable[[], None] = lambda: None) -> None:
-        """Return once every `expected` record was read; fail when time is out or the job ended first.
+        """Return once every `expected` record was read; fail when time is out or the job ended first, with how
+        many distinct records had arrived every 30 s (a stall and a slow job look different).
         `each_second` runs once a second while waiting (e.g. a supervisor replacing lost TaskManagers)."""
-        deadline = time.monotonic() + timeout_s
+        start = time.monotonic()
+        progress: list[str] = []
         while True:
             try:
-                self.drain()
+                self.drain(budget_s=1.0)
             except pulsar.PulsarException:  # a restarted broker is not serving lookups yet: try again
                 pass
-            missing = len(expected - set(self.records()))
+            missing = len(expected - self._distinct)
             if not missing:
                 return
-            assert not job_ended(), f"the job ended with {missing} of {len(expected)} records missing"
-            assert time.monotonic() < deadline, f"{missing} of {len(expected)} records still missing"
+            elapsed = time.monotonic() - start
+            if elapsed >= 30 * len(progress):
+                progress.append(f"{elapsed:.0f} s: {len(expected) - missing}")
+                log.info("%d of %d records arrived after %.0f s", len(expected) - missing, len(expected), elapsed)
+            assert not job_ended(), (f"the job ended with {missing} of {len(expected)} records missing "
+                                     f"(records arrived by then: {', '.join(progress)})")
+            assert elapsed < timeout_s, (f"{missing} of {len(expected)} records still missing after {timeout_s:.0f} s "
+                                         f"(records arrived by then: {', '.join(progress)})")
             each_second()
             time.sleep(1)
 

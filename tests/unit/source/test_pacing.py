@@ -14,18 +14,30 @@ def test_young_ticks_are_steps() -> None:
 
 def test_ticks_that_waited_behind_a_long_step_are_passed_over() -> None:
     pacer = TickPacer(10)
+    assert pacer.due(stamp_ms=40_000, now_ms=40_005, now_monotonic_s=0.0)  # a tick that met no backlog
     pacer.stepped(10.0)  # a step that ended at 10.0 s; ticks stamped during it are now 300-900 ms old
     for age in range(300, 900, 10):
         assert not pacer.due(stamp_ms=50_000 - age, now_ms=50_000, now_monotonic_s=10.05)
     assert pacer.due(stamp_ms=49_950, now_ms=50_000, now_monotonic_s=10.06)  # a young one again
 
 
-def test_a_split_with_only_stale_ticks_still_steps_once_per_interval() -> None:
-    pacer = TickPacer(10)  # e.g. the reader's clock runs 5 s ahead of discovery's: every tick looks stale
-    assert pacer.due(stamp_ms=0 + 1, now_ms=5_001, now_monotonic_s=1.0)  # no step yet: due
+def test_a_constant_clock_skew_cancels_out() -> None:
+    for skew_ms in (5_000, -5_000):  # the reader's clock runs 5 s ahead of discovery's, or behind it
+        pacer = TickPacer(10)
+        assert pacer.due(stamp_ms=1_000, now_ms=1_005 + skew_ms, now_monotonic_s=1.0)
+        pacer.stepped(1.0)
+        assert pacer.due(stamp_ms=1_100, now_ms=1_110 + skew_ms, now_monotonic_s=1.1)
+        assert not pacer.due(stamp_ms=1_200, now_ms=1_500 + skew_ms, now_monotonic_s=1.2)  # 300 ms in a queue
+
+
+def test_a_split_whose_ticks_all_look_stale_still_steps_once_per_starved_after() -> None:
+    pacer = TickPacer(10)  # e.g. the reader's clock stepped 10 s forward after its first tick
+    assert pacer.starved_after_ms == 5_000
+    assert pacer.due(stamp_ms=1_000, now_ms=1_005, now_monotonic_s=1.0)
     pacer.stepped(1.0)
-    assert not pacer.due(stamp_ms=100, now_ms=5_100, now_monotonic_s=1.1)
-    assert pacer.due(stamp_ms=200, now_ms=5_200, now_monotonic_s=1.21)
+    assert not pacer.due(stamp_ms=2_000, now_ms=12_000, now_monotonic_s=2.0)
+    assert not pacer.due(stamp_ms=5_900, now_ms=15_900, now_monotonic_s=5.9)
+    assert pacer.due(stamp_ms=6_000, now_ms=16_000, now_monotonic_s=6.0)
 
 
 def test_an_unstamped_tick_is_always_due() -> None:
