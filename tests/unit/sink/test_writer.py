@@ -1,0 +1,127 @@
+"""PulsarWriter's contracts without a broker: a stand-in client records what the writer sends and lets the test
+acknowledge or reject it (the real client is exercised by tests/integration/test_sink_*.py)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pulsar
+import pytest
+
+from connector.errors import PulsarSinkError
+from connector.serde import SimpleStringSchema
+from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink
+from connector.sink import writer as writer_module
+from connector.sink.config import SinkConfig
+from connector.sink.writer import PulsarWriter, Sequenced
+
+TOPIC = "persistent://public/default/out"
+
+
+class StandInProducer:
+    def __init__(self, topic: str, name: str | None, settings: dict[str, Any], last_sequence_id: int) -> None:
+        self.topic, self.name, self.settings = topic, name, settings
+        self.sent: list[tuple[bytes, dict[str, Any]]] = []
+        self._callbacks: list[Any] = []
+        self._last_sequence_id = last_sequence_id
+
+    def send_async(self, payload: bytes, callback: Any, **arguments: Any) -> None:
+        self.sent.append((payload, arguments))
+        self._callbacks.append(callback)
+
+    def last_sequence_id(self) -> int:
+        return self._last_sequence_id
+
+    def complete_all(self, result: pulsar.Result = pulsar.Result.Ok) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(result, None)
+
+
+class StandInClient:
+    def __init__(self, partitions: int, last_sequence_id: int = -1) -> None:
+        self.partitions = partitions
+        self.last_sequence_id = last_sequence_id
+        self.producers: dict[str, StandInProducer] = {}
+
+    def get_topic_partitions(self, topic: str) -> list[str]:
+        return [f"{topic}-partition-{p}" for p in range(self.partitions)]
+
+    def create_producer(self, topic: str, producer_name: str | None = None, **settings: Any) -> StandInProducer:
+        producer = self.producers[topic] = StandInProducer(topic, producer_name, settings, self.last_sequence_id)
+        return producer
+
+    def close(self) -> None:
+        pass
+
+
+def writer_for(monkeypatch: pytest.MonkeyPatch, client: StandInClient, guarantee: DeliveryGuarantee,
+               send_timeout_ms: int = 30_000, max_pending: int = 1000) -> PulsarWriter:
+    monkeypatch.setattr(writer_module, "new_client", lambda *args: client)
+    monkeypatch.setattr(writer_module, "deduplication_problem", lambda *args: None)
+    config: SinkConfig = (PulsarSink.builder().set_service_url("pulsar://127.0.0.1:6650")
+                          .set_admin_url("http://127.0.0.1:8080").set_topics(TOPIC)
+                          .set_serialization_schema(SimpleStringSchema()).set_delivery_guarantee(guarantee)
+                          .set_producer_config({"send_timeout_millis": send_timeout_ms,
+                                                "max_pending_messages": max_pending})
+                          .build().config)
+    return PulsarWriter(config)
+
+
+def test_a_key_always_goes_to_the_same_partition_and_flush_counts_acknowledged(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=4)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE)
+    for n in range(40):
+        writer.write(PulsarMessage(value=f"v{n}", key=f"k{n % 3}"))
+    keys_per_partition = {topic: {arguments["partition_key"] for _, arguments in producer.sent}
+                          for topic, producer in client.producers.items()}
+    assert sorted(key for keys in keys_per_partition.values() for key in keys) == ["k0", "k1", "k2"]
+    assert writer.pending_messages == 40
+    for producer in client.producers.values():
+        producer.complete_all()
+    assert writer.flush() == 40 and writer.pending_messages == 0
+    assert writer.acknowledged_bytes == sum(len(f"v{n}") for n in range(40))
+
+
+def test_a_rejected_send_fails_the_next_call_naming_topic_and_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE)
+    writer.write("lost")
+    client.producers[f"{TOPIC}-partition-0"].complete_all(pulsar.Result.ProducerBlockedQuotaExceededError)
+    with pytest.raises(PulsarSinkError, match=f"to {TOPIC}-partition-0 failed: ProducerBlockedQuotaExceededError"):
+        writer.write("next")
+    with pytest.raises(PulsarSinkError):
+        writer.flush()
+
+
+def test_no_acknowledgement_within_the_send_timeout_fails_flush_naming_the_waiting_topic(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = writer_for(monkeypatch, StandInClient(partitions=1), DeliveryGuarantee.AT_LEAST_ONCE, send_timeout_ms=100)
+    writer.write("unanswered")
+    with pytest.raises(PulsarSinkError, match=f"no acknowledgement from the broker for 0.1 s .*{TOPIC}-partition-0"):
+        writer.flush()
+
+
+def test_a_full_window_waits_for_acknowledgements(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE, max_pending=2)
+    writer.write("a")
+    writer.write("b")
+    producer = client.producers[f"{TOPIC}-partition-0"]
+    threading.Timer(0.1, producer.complete_all).start()  # the client's I/O thread acknowledging later
+    writer.write("c")  # returns only once the window has room
+    assert len(producer.sent) == 3 and writer.pending_messages == 1
+
+
+def test_exactly_once_does_not_send_what_the_broker_has_and_does_not_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1, last_sequence_id=5)  # the name's messages up to 5 are persisted
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.EXACTLY_ONCE)
+    for sequence_id in range(1, 9):
+        writer.write(f"m{sequence_id}", Sequenced("sink-abc-split-0", sequence_id))
+    producer = client.producers[f"{TOPIC}-partition-0"]
+    assert producer.name == "sink-abc-split-0" and producer.settings["batching_enabled"] is False
+    assert [arguments["sequence_id"] for _, arguments in producer.sent] == [6, 7, 8]
+    with pytest.raises(ValueError, match="Sequenced identity is required under EXACTLY_ONCE"):
+        writer.write("no identity")
