@@ -32,12 +32,11 @@ class InjectedFailure(RuntimeError):
 
 
 class BenchMap(MapFunction):
-    """Upper-cases each string. With `sequenced` (our EXACTLY_ONCE sink) its input is the source's metadata Row and
-    its output a `PulsarMessage` whose sequence key is the record's split, as that sink requires."""
+    """Upper-cases each string (every variant, our EXACTLY_ONCE sink included: it runs fused behind our source and
+    needs no sequence key)."""
 
-    def __init__(self, probe_dir: str, sequenced: bool = False, map_latency: bool = False) -> None:
+    def __init__(self, probe_dir: str, map_latency: bool = False) -> None:
         self.probe_dir = probe_dir
-        self.sequenced = sequenced
         self.map_latency = map_latency
 
     def open(self, runtime_context: RuntimeContext) -> None:
@@ -60,8 +59,7 @@ class BenchMap(MapFunction):
         self.count += 1
         self.last = now
         if self.map_latency:
-            text = value.value if self.sequenced else value
-            self.seen.append(f"{text[:19]} {time.time_ns()}")
+            self.seen.append(f"{value[:19]} {time.time_ns()}")
         if now >= self.next_check:
             self.next_check = now + 0.1
             if self.seen and now >= self.next_flush:
@@ -73,9 +71,6 @@ class BenchMap(MapFunction):
                 self.armed = False
                 self._mark(f"failed-{self.subtask}-{self.attempt}", now)
                 raise InjectedFailure("benchmark: injected failure")
-        if self.sequenced:
-            from connector.sink import PulsarMessage
-            return PulsarMessage(value=value.value.upper(), sequence_key=value.topic)
         return value.upper()
 
     def close(self) -> None:
@@ -114,8 +109,6 @@ def ours(env: StreamExecutionEnvironment, spec: dict):
                .set_start_cursor(StartCursor.earliest()))
     if spec["bounded"]:
         builder = builder.set_bounded_stop_cursor(StopCursor.latest())
-    if sequenced(spec):
-        builder = builder.set_emit_metadata()
     stream = builder.build().create_stream(env)
 
     def sink(mapped):
@@ -147,19 +140,13 @@ def java(env: StreamExecutionEnvironment, spec: dict):
     return stream, sink
 
 
-def sequenced(spec: dict) -> bool:
-    """Our EXACTLY_ONCE sink: records carry their split as sequence key."""
-    return spec["connector"] == "ours" and spec["guarantee"] == "EXACTLY_ONCE"
-
-
 def main() -> None:
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     env = environment(spec)
     stream, sink = (ours if spec["connector"] == "ours" else java)(env, spec)
-    output_type = Types.PICKLED_BYTE_ARRAY() if sequenced(spec) else Types.STRING()
-    mapped = stream.map(BenchMap(spec["probe_dir"], sequenced(spec), spec.get("map_latency", False)),
-                        output_type=output_type).name("bench map")
+    mapped = stream.map(BenchMap(spec["probe_dir"], spec.get("map_latency", False)),
+                        output_type=Types.STRING()).name("bench map")
     if spec["shape"] == "pipeline":
         sink(mapped)
     else:  # source only: nothing leaves the Python operator

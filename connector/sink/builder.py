@@ -4,14 +4,15 @@ Delivery guarantees:
 - NONE: sends are asynchronous and nothing waits for them before a checkpoint; a failed send still fails the job.
 - AT_LEAST_ONCE: before every checkpoint the broker has acknowledged every record the sink received before the
   barrier. After a failure, records since the last checkpoint are written again (duplicates, no loss).
-- EXACTLY_ONCE (no Pulsar transactions in the Python client): broker-side deduplication. Records are keyed by
-  their *sequence key* (`PulsarMessage.sequence_key`, or the `split` of a Pulsar source record); per sequence
-  key the sink keeps a stable producer name and a sequence-id counter in Flink keyed state, and writes through
-  one producer of that name per target partition, batching off. Before each checkpoint every send is
-  acknowledged. A replay after restore re-sends each record under the same producer name and sequence id, and
-  the broker drops what it already persisted. This holds exactly for pipelines where, per sequence key, the
-  sink receives the same records in the same order on every replay:
-    * the sequence key names one source split (e.g. one partition of a Pulsar topic) read in order from a
+- EXACTLY_ONCE (no Pulsar transactions in the Python client): broker-side deduplication. Each record goes out
+  under a stable producer name and sequence id, through one producer of that name per target partition, batching
+  off; before each checkpoint every send is acknowledged; a replay after restore re-sends each record under the
+  same name and id, and the broker drops what it already persisted. Names and ids come from the source message a
+  record was made from when the writer runs fused behind a `PulsarSource` in one Python operator
+  (`connector.sink.chain`); otherwise records are keyed by their *sequence key* (`PulsarMessage.sequence_key`) and
+  per key the sink keeps a producer name and a sequence-id counter in Flink keyed state. This holds exactly for
+  pipelines where, per source split, the sink receives the same records in the same order on every replay:
+    * the split (one partition of a Pulsar topic, or what a sequence key names) is read in order from a
       checkpointed position;
     * between source and sink the records of a split only pass one-to-one (forward, chained) operators at the
       same parallelism: map / filter / flat_map, no rebalance, key_by, window or union of parallel branches

@@ -37,9 +37,12 @@ from checkpoint import sink_sequence
 from checkpoint.sink_sequence import SinkSequence
 from connector import clients
 from connector.errors import PulsarSinkError
+from connector.in_flight import IN_FLIGHT
 from connector.python_runtime import set_bundle_time_unless_set
+from connector.sink.chain import chained_to_source_readers
 from connector.sink.config import SinkConfig
 from connector.sink.message import to_message
+from connector.sink.sequencing import MessageSequencer
 from connector.sink.writer import PulsarWriter, Sequenced
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,11 @@ METRIC_GROUP = "pulsarSink"
 def attach(config: SinkConfig, stream: DataStream) -> DataStream:
     """Write every element of `stream` to Pulsar; the (empty) stream of the writer operator.
 
-    The writer operator's uid is `<sink name>-writer`: keep the sink name to restore its state from a savepoint.
-    The job's Python bundle time is set if unset (`connector.python_runtime`).
+    EXACTLY_ONCE fused behind a Pulsar source in one Python operator (`connector.sink.chain`) numbers records by
+    their source message; otherwise it keys them by sequence key (`_ExactlyOnceWriter`, whose operator's uid
+    `<sink name>-writer` holds its state: keep the sink name to restore it from a savepoint; a fused writer's
+    operator takes the source readers' uid). The job's Python bundle time is set if unset
+    (`connector.python_runtime`).
     """
     set_bundle_time_unless_set(stream._j_data_stream.getExecutionEnvironment())
     name = config.sink_name
@@ -59,7 +65,7 @@ def attach(config: SinkConfig, stream: DataStream) -> DataStream:
     # restored state contain it, so they never collide with names an earlier job used; restored keys keep the
     # name kept in their state.
     instance = uuid.uuid4().hex[:8]
-    if config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE:
+    if config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE and not chained_to_source_readers(stream):
         writer = _ExactlyOnceWriter(config, instance)
         out = stream.key_by(_SequenceKey(), key_type=Types.STRING()).process(writer)
     else:
@@ -120,7 +126,11 @@ def _on_bundle_end(config: SinkConfig, runtime_context: RuntimeContext, writer: 
 
 
 class _Writer(ProcessFunction):
-    """NONE and AT_LEAST_ONCE: one writer per subtask, fed in the order elements arrive."""
+    """One writer per subtask, fed in the order elements arrive: NONE, AT_LEAST_ONCE, and EXACTLY_ONCE fused behind
+    the source's readers in their Python operator. Fused, a record's identity comes from the source message it came
+    from (`connector.in_flight`, `connector.sink.sequencing`), so the writer keeps no state: a replay reads the same
+    messages under the same numbers, the deterministic operators between make the same records from them, and they
+    go out under the same identities, which the broker drops when it has them."""
 
     def __init__(self, config: SinkConfig, instance: str) -> None:
         self._config = config
@@ -129,16 +139,28 @@ class _Writer(ProcessFunction):
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._writer, self._owner = _open_writer(self._config, self._instance, runtime_context)
-        at_least_once = self._config.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE
+        guarantee = self._config.delivery_guarantee
+        self._sequencer = MessageSequencer(self._config.sink_name) \
+            if guarantee == DeliveryGuarantee.EXACTLY_ONCE else None
         _on_bundle_end(self._config, runtime_context, self._writer,
-                       self._writer.flush if at_least_once else self._writer.check)
+                       self._writer.check if guarantee == DeliveryGuarantee.NONE else self._writer.flush)
 
     def process_element(self, value: Any, ctx: ProcessFunction.Context) -> None:
         try:
-            self._writer.write(value)
+            self._writer.write(value, None if self._sequencer is None else self._identity(value))
         except PulsarSinkError as error:
             _log_failure(self._config, error)
             raise
+
+    def _identity(self, value: Any) -> Sequenced:
+        stream = IN_FLIGHT.stream
+        if stream is None:
+            raise PulsarSinkError(
+                f"sink {self._config.sink_name} (EXACTLY_ONCE) got a record outside a Pulsar source read in its own "
+                "Python operator: the path from the source to the sink stopped being fused after `sink_to` (another "
+                "consumer of a stream on the way, or chaining disabled). Keep that path one-to-one and read by "
+                f"nothing else, or give records a sequence key: {value!r:.200}")
+        return self._sequencer.identity(stream, IN_FLIGHT.ordinal)
 
     def close(self) -> None:
         if self._writer is not None:

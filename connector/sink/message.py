@@ -15,7 +15,8 @@ class PulsarMessage:
     decides the partition under key-hash routing; `ordering_key` is the Key_Shared ordering key.
     `event_time` is in milliseconds since the epoch; `deliver_after_ms` delays delivery to consumers.
     `topic`, when set, overrides the sink's topics and topic selector for this message. `sequence_key` names the
-    deterministic sub-stream the message belongs to (the source split); EXACTLY_ONCE needs it.
+    deterministic sub-stream the message belongs to (the source split); EXACTLY_ONCE needs it unless the sink runs
+    fused behind a Pulsar source, which numbers records by their source message (`connector.sink.chain`).
     """
 
     value: Any

@@ -5,7 +5,11 @@ Flink sends a key to key group `murmurHash(hash) % maxParallelism` and a key gro
 one-field Row, whose hash is the Java String hash of the key plus 62 (measured against Flink's own
 `KeyGroupRangeAssignment` in a JVM). The split with ordinal i gets a key whose key group is i's 7-bit reversal
 (0, 64, 32, 96, 16, ...), so the first splits land spread out over the key-group range, and so over the subtasks,
-at any parallelism. Pure logic; the reader operator's max parallelism is fixed to MAX_PARALLELISM.
+at any parallelism. Pure logic.
+
+MAX_PARALLELISM is Flink's default max parallelism for jobs of parallelism up to 85. The reader operator does not
+set it: PyFlink chains Python operators only when their max parallelism is the same, and the user's operators after
+the source leave it unset. A job with another max parallelism still reads every split, spread less evenly.
 
 An unbounded source runs its readers under at most READER_KEYS keys: the split with ordinal i is read under
 shared key i % READER_KEYS, and every tick of the source is one element per key, so what a tick costs follows the
@@ -20,6 +24,7 @@ from typing import Mapping
 from checkpoint.known_splits import KnownSplit
 
 MAX_PARALLELISM = 128
+"""The max parallelism the spreading assumes: Flink's default for parallelism <= 85."""
 READER_KEYS = 32
 """Keys an unbounded source's readers run under: up to 32 reader subtasks each get some, evenly."""
 _ROW_HASH_OFFSET = 62  # Row.of(s).hashCode() - s.hashCode()

@@ -12,6 +12,7 @@ from typing import Any
 import pulsar
 from pyflink.common import Row
 
+from connector.in_flight import IN_FLIGHT
 from connector.source.bad_message import BadMessageHandler, Counter
 
 METADATA_FIELDS = ["value", "topic", "partition", "message_id", "key", "properties", "publish_time",
@@ -30,9 +31,13 @@ class RecordEmitter:
         self._bad_messages = bad_messages
         self._decode_errors = decode_errors
 
-    def records(self, messages: list[pulsar.Message]) -> Iterator[Any]:
+    def records(self, messages: list[pulsar.Message], first_ordinal: int = 1) -> Iterator[Any]:
+        """The records of `messages`; while the records of a message are yielded, `IN_FLIGHT.ordinal` is its number
+        in the split (`first_ordinal` for the first: its state's read count before them, plus one)."""
         deserialize = self._deserialize
-        for message in messages:
+        in_flight = IN_FLIGHT
+        for ordinal, message in enumerate(messages, first_ordinal):
+            in_flight.ordinal = ordinal
             try:
                 value = deserialize(message)
             except Exception as error:

@@ -28,6 +28,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from pyflink.common import Types
@@ -41,8 +42,9 @@ from checkpoint.known_splits import KnownSplit
 from checkpoint.split_state import SplitState
 from connector.errors import SplitReadError
 from connector import clients
+from connector.in_flight import IN_FLIGHT, READERS_UID_SUFFIX
 from connector.python_runtime import set_bundle_time_unless_set
-from connector.source.assignment import MAX_PARALLELISM, decode_members, encode_members, routing_key, shared_key
+from connector.source.assignment import decode_members, encode_members, routing_key, shared_key
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
@@ -90,8 +92,7 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
     records = (splits
                .key_by(lambda element: element[0], key_type=Types.STRING())
                .process(_ReadSplits(source, uuid.uuid4().hex[:8]), output_type=source.output_type())
-               .name(f"{source.name}: split readers").uid(f"{source.name}-split-readers")
-               .set_max_parallelism(MAX_PARALLELISM))
+               .name(f"{source.name}: split readers").uid(f"{source.name}{READERS_UID_SUFFIX}"))
     return records
 
 
@@ -283,15 +284,21 @@ class _ReadSplits(KeyedProcessFunction):
         source = self._source
         metrics, emitter = self._split_metrics[split], self._emitters[split]
         messages: list = []  # a split that is finished already (nothing to read) polls nothing
-        if source.bounded:
-            while not reader.state.finished:
-                messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
+        IN_FLIGHT.stream = f"{reader.state.lineage}-{split}"
+        try:
+            if source.bounded:
+                while not reader.state.finished:
+                    first = reader.state.read_count + 1
+                    messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
+                    metrics.record(messages)
+                    yield from emitter.records(messages, first)
+            else:
+                first = reader.state.read_count + 1
+                messages = reader.poll(source.max_records_per_poll, 0)
                 metrics.record(messages)
-                yield from emitter.records(messages)
-        else:
-            messages = reader.poll(source.max_records_per_poll, 0)
-            metrics.record(messages)
-            yield from emitter.records(messages)
+                yield from emitter.records(messages, first)
+        finally:
+            IN_FLIGHT.stream = None
         self._pacers[split].stepped(time.monotonic(), bool(messages))
         if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
             self._states.put(split, reader.state.to_json())
@@ -315,7 +322,10 @@ class _ReadSplits(KeyedProcessFunction):
             stored = self._states.get(split)
             if stored:
                 self._stored[split] = SplitState.from_json(stored)
-            self._register(split, self._new_reader(split, origin, self._stored.get(split) or SplitState(split)))
+            state = self._stored.get(split) or SplitState(split)
+            if state.lineage is None:  # a new split, or a state of format 1: its messages are numbered from here
+                state = replace(state, lineage=self._instance, read_count=0)
+            self._register(split, self._new_reader(split, origin, state))
 
     def _new_reader(self, split: str, origin: str, state: SplitState) -> SplitReader:
         source = self._source

@@ -120,7 +120,7 @@ class SplitReader:
             log.info("split %s: dropped %d messages the client delivered again (at or before %s)", self.state.split,
                      redelivered, self._position_text())
         if messages:
-            self.state = self.state.advanced_to(messages[-1].message_id().serialize())
+            self.state = self.state.advanced_to(messages[-1].message_id().serialize(), len(messages))
             if self._stall is not None:
                 self._stall.received()
         return messages

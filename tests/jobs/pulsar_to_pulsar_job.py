@@ -7,9 +7,10 @@ Runs in-process (tests call `build` on a `checkpointed_env`) or on a standalone 
         [--max-records-per-poll N] [--outage-timeout-ms 60000] [--restart-delay "1 s"]
 
 The input is a sequenced topic (tests/sequenced.py: partition p holds "p:0", "p:1", ...). The unbounded source
-emits metadata rows; `ToMessage` turns each into a `PulsarMessage` with value "<p>:<seq>", key "p<p>-k<seq % 4>"
-and sequence key = the row's topic (its split), and the sink writes it to --target, routed by key hash. The job
-runs until cancelled.
+emits metadata rows; `ToMessage` turns each into a `PulsarMessage` with value "<p>:<seq>" and key "p<p>-k<seq % 4>",
+and the sink writes it to --target, routed by key hash. Source readers, `ToMessage` and the writer run as one Python
+operator: under EXACTLY_ONCE the writer numbers records by their source message (no sequence key). The job runs
+until cancelled.
 
 Markers in --marker-dir show what happened: "failed-at-<seq>" when `ToMessage` raised its one injected failure
 at partition 0's record <seq>, and "first-<p>-<seq>-<instance>" for the first record of partition p each
@@ -60,7 +61,7 @@ class ToMessage(MapFunction):
             self._mark(f"first-{partition}-{seq}-{self._instance}")
         if partition == 0 and seq in self._fail_at and self._mark(f"failed-at-{seq}"):
             raise RuntimeError(f"injected failure at partition 0 sequence {seq}")
-        return PulsarMessage(value=row.value, key=message_key(partition, seq), sequence_key=row.topic)
+        return PulsarMessage(value=row.value, key=message_key(partition, seq))
 
     def _mark(self, name: str) -> bool:
         """Create marker file `name`; False when it existed already."""

@@ -8,6 +8,7 @@ import pulsar
 import pytest
 
 from connector.errors import MessageDecodeError
+from connector.in_flight import IN_FLIGHT
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.split_metrics import SplitMetrics
@@ -77,6 +78,13 @@ def test_records_are_decoded_in_order_and_bad_ones_skipped_under_skip() -> None:
     messages = [Message(b'{"n": 1}', 1), Message(b"not json", 2), Message(b'{"n": 3}', 3)]
     assert list(emit.records(messages)) == [{"n": 1}, {"n": 3}]
     assert (errors.value, skipped.value) == (1, 1)
+
+
+def test_while_a_record_is_yielded_in_flight_names_its_message_number() -> None:
+    """Numbers count every message, a skipped one too, from `first_ordinal`."""
+    emit, _, _ = emitter(BadMessagePolicy.SKIP)
+    messages = [Message(b'{"n": 1}', 1), Message(b"not json", 2), Message(b'{"n": 3}', 3)]
+    assert [(record["n"], IN_FLIGHT.ordinal) for record in emit.records(messages, 11)] == [(1, 11), (3, 13)]
 
 
 def test_a_bad_message_under_fail_raises_after_the_good_ones_before_it() -> None:

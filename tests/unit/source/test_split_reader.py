@@ -58,16 +58,18 @@ def test_messages_the_client_delivers_again_after_a_reconnect_are_dropped() -> N
     split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(), StopCursor.never())
     assert ids(split.poll(100, 0)) == [(2, 0), (2, 1), (3, 0), (3, 1), (4, 0)]
     assert pulsar.MessageId.deserialize(split.state.last_emitted).entry_id() == 4
+    assert split.state.read_count == 5  # what it returned: message numbers stay the same on a replay
 
 
 def test_a_restored_split_drops_what_it_emitted_before_the_checkpoint() -> None:
     emitted = pulsar.MessageId(0, 5, 3, 1).serialize()
     reader = Reader([(3, 1), (4, 0), (4, 1)])
     client = Client(reader)
-    split = SplitReader(client, None, SplitState(SPLIT, last_emitted=emitted), StartCursor.earliest(),
+    split = SplitReader(client, None, SplitState(SPLIT, last_emitted=emitted, read_count=40), StartCursor.earliest(),
                         StopCursor.never())
     assert client.opened_at[0][1] is False  # opened after the stored position
     assert ids(split.poll(100, 0)) == [(4, 0), (4, 1)]
+    assert split.state.read_count == 42  # numbering goes on from the restored count
 
 
 def test_poll_returns_at_most_max_records_and_goes_on_from_there() -> None:
