@@ -1028,7 +1028,7 @@ def profile_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> N
     input_topic = new_topic(admin, "in-profile")
     produce(input_topic, records, 100)
     for variant in variants:
-        output = new_topic(admin, "out")
+        output = new_topic(admin, "out", output_namespace(admin, variant.guarantee))
         job = Job(variant, input_topic, output, bounded=True)
         raw = RESULTS / f"profile-{variant.key}.raw"
         recorded = profile.record(job.process.pid, raw)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from connector.errors import PulsarSinkError
 from connector.sink.writer import Sequenced
 
-OUTPUTS_PER_MESSAGE = 1 << 16
-"""How many records one source message may turn into: sequence id = ordinal x OUTPUTS_PER_MESSAGE + output index."""
+OUTPUTS_PER_MESSAGE = 65_537
+"""How many records one source message may turn into: sequence id = ordinal x OUTPUTS_PER_MESSAGE + output index.
+A prime, so that the ids of consecutive messages taken modulo any partition count below it cycle through every
+partition (keyless records are routed round robin by sequence id)."""
 
 
 class MessageSequencer:

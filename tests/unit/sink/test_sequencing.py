@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import PulsarSinkError
+from connector.sink.router import RoundRobinTopicRouter
 from connector.sink.sequencing import OUTPUTS_PER_MESSAGE, MessageSequencer
 from connector.sink.writer import Sequenced
 
@@ -17,6 +18,15 @@ def test_each_record_of_a_message_gets_the_next_id_and_a_new_message_starts_at_i
     base = OUTPUTS_PER_MESSAGE
     assert ids == [base, base + 1, base + 2, 2 * base, 5 * base, 5 * base + 1]
     assert sequencer.identity(STREAM, 6) == Sequenced(f"out-{STREAM}", 6 * base)
+
+
+@pytest.mark.parametrize("partitions", [2, 3, 4, 7, 16])
+def test_round_robin_on_the_ids_spreads_consecutive_messages_over_every_partition(partitions: int) -> None:
+    """Keyless records are routed by sequence id: the ids of consecutive messages cycle through every residue."""
+    sequencer, candidates = MessageSequencer("out"), [f"t-partition-{n}" for n in range(partitions)]
+    chosen = [RoundRobinTopicRouter().route(None, candidates, sequencer.identity(STREAM, ordinal).sequence_id)
+              for ordinal in range(1, partitions + 1)]
+    assert set(chosen) == set(candidates)
 
 
 def test_a_replay_repeats_the_identities() -> None:
@@ -38,5 +48,5 @@ def test_a_message_making_more_records_than_ids_allow_fails_naming_it() -> None:
     sequencer = MessageSequencer("out")
     for _ in range(OUTPUTS_PER_MESSAGE):
         sequencer.identity(STREAM, 7)
-    with pytest.raises(PulsarSinkError, match=f"message 7 of {STREAM} made more than 65536 records"):
+    with pytest.raises(PulsarSinkError, match=f"message 7 of {STREAM} made more than 65537 records"):
         sequencer.identity(STREAM, 7)

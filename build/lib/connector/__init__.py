@@ -1,0 +1,21 @@
+"""pyflink-pulsar: a pure-Python Apache Pulsar connector for PyFlink 2.x with exactly-once checkpointing."""
+
+from connector.errors import (MessageDecodeError, PulsarAdminError, PulsarAuthenticationError, PulsarConfigError,
+                              PulsarConnectorError, PulsarSinkError, PulsarSourceError, SplitReadError,
+                              SplitStalledError, UnsupportedAvroType)
+from connector.formats import AvroRowSchema, JsonRowSchema
+from connector.security import OAuth2ClientCredentials, PulsarSecurity
+from connector.serde import BytesSchema, DeserializationSchema, PulsarSchema, SerializationSchema, SimpleStringSchema
+from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, TopicRoutingMode
+from connector.source.bad_message import BadMessagePolicy
+from connector.source.builder import PulsarSource, PulsarSourceBuilder
+from connector.source.cursor import StartCursor, StopCursor
+
+__all__ = [
+    "AvroRowSchema", "BadMessagePolicy", "BytesSchema", "DeliveryGuarantee", "DeserializationSchema",
+    "JsonRowSchema", "MessageDecodeError", "OAuth2ClientCredentials", "PulsarAdminError", "PulsarAuthenticationError",
+    "PulsarConfigError", "PulsarConnectorError", "PulsarMessage", "PulsarSchema", "PulsarSecurity", "PulsarSink",
+    "PulsarSinkError", "PulsarSource", "PulsarSourceBuilder", "PulsarSourceError", "SerializationSchema",
+    "SimpleStringSchema", "SplitReadError", "SplitStalledError", "StartCursor", "StopCursor", "TopicRoutingMode",
+    "UnsupportedAvroType",
+]

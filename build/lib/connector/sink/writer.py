@@ -1,0 +1,274 @@
+"""Sends messages to Pulsar for one sink subtask: topic and partition choice, producers, acknowledgements, errors.
+
+Engine-agnostic: the Flink glue calls `write` per record and `flush` before each checkpoint.
+
+Contracts:
+- Every failure (producer creation, a rejected or unacknowledged send) raises `PulsarSinkError` naming the topic
+  and the cause, from the next `write`, `check` or `flush` at the latest. Nothing is dropped silently.
+- `flush` returns only when the broker acknowledged every message written so far.
+- The client never gives up on a message by itself (its send timeout is off): a producer's messages are
+  persisted in order with no gaps, which broker deduplication relies on. The sink applies the send timeout
+  itself: no acknowledgement for that long while messages wait raises.
+- EXACTLY_ONCE: a message whose sequence id is at or below the last one the broker persisted under its producer's
+  name when the producer opened (a replay after a restore) is not sent again; broker deduplication drops whatever
+  else comes twice. Its producers do not batch: for a batch, pulsar-client 3.13 leaves the broker only the batch's
+  first sequence id (measured: ids 1..10 in one batch, then the name reopened reports 1), so a replay of the
+  rest would not be recognized.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pulsar
+from pyflink.datastream.connectors.base import DeliveryGuarantee
+
+from connector.admin import PulsarAdmin
+from connector.clients import new_client
+from connector.errors import PulsarSinkError
+from connector.sink.config import SinkConfig
+from connector.sink.dedup import deduplication_problem
+from connector.sink.message import PulsarMessage, to_message
+from connector.topics import full_name, split_partition
+
+log = logging.getLogger(__name__)
+
+# A producer name stays taken until the broker drops its old connection (a lost attempt whose worker has not
+# closed it yet: see worker_watchdog.py; a host gone from the network until the broker's keepalive notices).
+PRODUCER_BUSY_RETRY_S = 90.0
+
+
+@dataclass(frozen=True)
+class Sequenced:
+    """EXACTLY_ONCE identity of a message: a stable producer name and its sequence id for that producer."""
+
+    producer_name: str
+    sequence_id: int
+
+
+class PulsarWriter:
+    """One sink subtask's writer. Call it from one thread; the client's threads only report acknowledgements."""
+
+    def __init__(self, config: SinkConfig) -> None:
+        self._config = config
+        self._exactly_once = config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE
+        self._client = new_client(config.service_url, config.security, config.client_config)
+        self._partitions: dict[str, list[str]] = {}
+        self._candidates_of: dict[tuple[str, ...], list[str]] = {}
+        self._producers: dict[tuple[str, str | None], pulsar.Producer] = {}
+        # EXACTLY_ONCE: per producer, the last sequence id the broker persisted under its name before it was opened.
+        self._persisted: dict[tuple[str, str | None], int] = {}
+        self._deduplicating: set[str] = set()
+        # The caller's thread alone counts what it sends; acknowledgement callbacks (the client's threads) count
+        # what completed, under a lock the caller never takes. Waiting for acknowledgements takes `_cond`, and a
+        # callback notifies only while someone waits.
+        self._written = 0
+        self._sent_to: dict[str, int] = {}
+        self._completed = 0  # acknowledged or rejected
+        self._completed_to: dict[str, int] = {}
+        self._acknowledged = 0
+        self._acknowledged_bytes = 0
+        self._completion_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._waiting = False
+        self._error: PulsarSinkError | None = None
+
+    def write(self, element: Any, sequenced: Sequenced | None = None) -> None:
+        """Send `element` (a `PulsarMessage` or a plain value) asynchronously.
+
+        Under EXACTLY_ONCE `sequenced` is required: the message goes out from the producer of that name with
+        that sequence id, so the broker drops it when it has persisted it before.
+        """
+        if self._exactly_once != (sequenced is not None):
+            raise ValueError("a Sequenced identity is required under EXACTLY_ONCE and only there")
+        if self._error is not None:
+            raise self._error
+        message = to_message(element)
+        payload = self._config.schema.serialize(message.value)
+        candidates = self._candidates(self._target_topics(element, message))
+        sequence = sequenced.sequence_id if sequenced else self._written
+        topic = self._config.router.route(message, candidates, sequence)
+        if topic not in candidates:
+            raise PulsarSinkError(f"the topic router chose {topic!r}, which is none of {candidates}")
+        producer = self._producer(topic, sequenced.producer_name if sequenced else None)
+        if sequenced is not None and sequenced.sequence_id <= self._persisted[(topic, sequenced.producer_name)]:
+            return  # a replay of a message the broker has: sent again, it would only be dropped
+        if self._written - self._completed >= self._config.max_pending_messages:
+            self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
+        try:
+            producer.send_async(payload, self._callback(topic, len(payload)), **_send_arguments(message, sequenced))
+        except Exception as error:
+            raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
+        self._written += 1
+        self._sent_to[topic] = self._sent_to.get(topic, 0) + 1
+        if self._error is not None:  # the client reports some rejections (MessageTooBig) synchronously
+            raise self._error
+
+    def flush(self) -> int:
+        """Wait until the broker acknowledged every message written so far; the count acknowledged in total."""
+        self._wait_until_pending_at_most(0)
+        return self._acknowledged
+
+    def check(self) -> int:
+        """Raise the first send failure, if any; the count acknowledged in total."""
+        if self._error is not None:
+            raise self._error
+        return self._acknowledged
+
+    @property
+    def acknowledged_bytes(self) -> int:
+        """The payload bytes (serialized values; no keys or properties) of the messages acknowledged in total."""
+        return self._acknowledged_bytes
+
+    @property
+    def pending_messages(self) -> int:
+        """The messages sent and not acknowledged yet."""
+        return self._written - self._completed
+
+    def close(self) -> None:
+        """Release the producers and the client; unacknowledged messages are abandoned (call `flush` first)."""
+        try:
+            self._client.close()
+        except pulsar.PulsarException:
+            pass  # closing after a failure: the failure was reported already
+
+    # -- topics and producers -------------------------------------------------------------------------
+
+    def _target_topics(self, element: Any, message: PulsarMessage) -> tuple[str, ...]:
+        if message.topic is not None:
+            return (message.topic,)
+        if self._config.topic_selector is not None:
+            return (self._config.topic_selector(element),)
+        return self._config.topics
+
+    def _candidates(self, topics: tuple[str, ...]) -> list[str]:
+        """Every partition of each topic, in order; a non-partitioned topic stands for itself."""
+        known = self._candidates_of.get(topics)
+        if known is not None:
+            return known
+        candidates: list[str] = []
+        for topic in topics:
+            if topic not in self._partitions:
+                try:
+                    names = self._client.get_topic_partitions(full_name(topic))
+                except pulsar.PulsarException as error:
+                    raise PulsarSinkError(f"cannot look up the partitions of topic {topic}: {error}"
+                                          f"{self._explain()}") from error
+                self._partitions[topic] = sorted(names, key=lambda name: split_partition(name)[1])
+            candidates.extend(self._partitions[topic])
+        self._candidates_of[topics] = candidates
+        return candidates
+
+    def _producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
+        key = (topic, producer_name)
+        producer = self._producers.get(key)
+        if producer is None:
+            if self._exactly_once:
+                self._require_deduplication(topic)
+            producer = self._producers[key] = self._create_producer(topic, producer_name)
+            self._persisted[key] = persisted = producer.last_sequence_id()  # -1 for a name never used
+            if persisted >= 0:
+                log.info("producer %s on %s resumes after sequence id %d, the last the broker has: replayed "
+                         "messages up to it are not sent again", producer_name, topic, persisted)
+        return producer
+
+    def _require_deduplication(self, topic: str) -> None:
+        base = split_partition(topic)[0]
+        if base not in self._deduplicating:
+            problem = deduplication_problem(self._config.admin_url, base, self._config.security)
+            if problem:
+                raise PulsarSinkError(problem)
+            self._deduplicating.add(base)
+
+    def _create_producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
+        settings = {"batching_enabled": not self._exactly_once, **self._config.producer_config,
+                    "send_timeout_millis": 0, "block_if_queue_full": False,
+                    "max_pending_messages": self._config.max_pending_messages}
+        deadline = time.monotonic() + PRODUCER_BUSY_RETRY_S
+        attempt = 0
+        while True:
+            try:
+                return self._client.create_producer(topic, producer_name=producer_name, **settings)
+            except pulsar.ProducerBusy as error:
+                if time.monotonic() > deadline:
+                    raise PulsarSinkError(f"cannot create producer {producer_name!r} on topic {topic}: the name is "
+                                          f"still in use after {PRODUCER_BUSY_RETRY_S:.0f} s ({error})") from error
+                if attempt % 10 == 0:
+                    log.warning("producer name %r on topic %s is still held by an earlier connection (a lost "
+                                "attempt's); retrying for up to %.0f s", producer_name, topic, PRODUCER_BUSY_RETRY_S)
+                attempt += 1
+                time.sleep(1)
+            except pulsar.PulsarException as error:
+                raise PulsarSinkError(f"cannot create a producer on topic {topic}: {type(error).__name__}: "
+                                      f"{error}{self._explain()}") from error
+
+    def _explain(self) -> str:
+        """The admin API's word on a failed connection (e.g. authentication failed), when an admin URL is set."""
+        if not self._config.admin_url:
+            return ""
+        return PulsarAdmin(self._config.admin_url, security=self._config.security).explain_connection_failure()
+
+    # -- acknowledgements -------------------------------------------------------------------------------
+
+    def _callback(self, topic: str, size: int):
+        def acknowledged(result: pulsar.Result, _message_id: Any) -> None:
+            with self._completion_lock:  # uncontended unless the client runs several I/O threads
+                if result == pulsar.Result.Ok:
+                    self._acknowledged += 1
+                    self._acknowledged_bytes += size
+                elif self._error is None:
+                    self._error = PulsarSinkError(
+                        f"sending a message of {size} bytes to {topic} failed: {result.name}")
+                self._completed_to[topic] = self._completed_to.get(topic, 0) + 1
+                self._completed += 1
+            if self._waiting:
+                with self._cond:
+                    self._cond.notify_all()
+
+        return acknowledged
+
+    def _wait_until_pending_at_most(self, limit: int) -> None:
+        """Wait until at most `limit` messages await acknowledgement; raise the first failure, or a send timeout
+        when no acknowledgement arrived for send_timeout_ms while messages waited."""
+        timeout_s = self._config.send_timeout_ms / 1000
+        completed, last_progress = self._completed, time.monotonic()
+        with self._cond:
+            self._waiting = True
+            try:
+                while self._error is None and self._written - self._completed > limit:
+                    now = time.monotonic()
+                    if self._completed != completed:
+                        completed, last_progress = self._completed, now
+                    elif now - last_progress >= timeout_s:
+                        waiting = {topic: sent - self._completed_to.get(topic, 0)
+                                   for topic, sent in self._sent_to.items() if sent > self._completed_to.get(topic, 0)}
+                        self._error = PulsarSinkError(
+                            f"no acknowledgement from the broker for {timeout_s:g} s (send timeout) while messages "
+                            f"wait for topics {waiting}: is the broker at {self._config.service_url} reachable?")
+                        break
+                    self._cond.wait(min(1.0, timeout_s - (now - last_progress)))
+            finally:
+                self._waiting = False
+        self.check()
+
+
+def _send_arguments(message: PulsarMessage, sequenced: Sequenced | None) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    if message.properties:
+        arguments["properties"] = dict(message.properties)
+    if message.key is not None:
+        arguments["partition_key"] = message.key
+    if message.ordering_key is not None:
+        arguments["ordering_key"] = message.ordering_key
+    if message.event_time is not None:
+        arguments["event_timestamp"] = message.event_time
+    if message.deliver_after_ms is not None:
+        arguments["deliver_after"] = timedelta(milliseconds=message.deliver_after_ms)
+    if sequenced is not None:
+        arguments["sequence_id"] = sequenced.sequence_id
+    return arguments

@@ -1,0 +1,179 @@
+"""Where a split starts reading and where it stops: the Java connector's StartCursor and StopCursor.
+
+Pure logic, no broker and no Flink. Times are epoch milliseconds. Message ids are `pulsar.MessageId`
+objects or their `serialize()` bytes.
+
+Start (applies to splits known when the job starts; splits discovered later always start at earliest,
+so nothing produced to a new partition is missed):
+  earliest(), latest(), from_message_id(id, inclusive=True), from_publish_time(ms)
+Stop (anything but `never()` makes the source bounded):
+  never(), latest()                  - the partition's last message when the split starts, inclusive
+  at_message_id(id)                  - stop before `id`;          after_message_id(id) - stop after it
+  at_publish_time(ms) / at_event_time(ms)       - stop before the first message with time >= ms
+  after_publish_time(ms) / after_event_time(ms) - stop before the first message with time >  ms
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import _pulsar
+import pulsar
+
+from checkpoint.position import Position
+from connector.errors import PulsarConfigError
+
+
+def _id_bytes(message_id: pulsar.MessageId | bytes) -> bytes:
+    if isinstance(message_id, (pulsar.MessageId, _pulsar.MessageId)):  # ids of received messages are the latter
+        return message_id.serialize()
+    if isinstance(message_id, (bytes, bytearray)):
+        pulsar.MessageId.deserialize(bytes(message_id))  # fail now on bytes that are no message id
+        return bytes(message_id)
+    raise TypeError(f"a message id must be a pulsar.MessageId or its serialize() bytes, not {type(message_id)}")
+
+
+def _time(ms: int, what: str) -> int:
+    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
+        raise PulsarConfigError(f"{what} must be epoch milliseconds (an int >= 0), got {ms!r}")
+    return ms
+
+
+class StartKind(Enum):
+    EARLIEST = "earliest"
+    LATEST = "latest"
+    MESSAGE_ID = "message_id"
+    PUBLISH_TIME = "publish_time"
+
+
+@dataclass(frozen=True)
+class StartCursor:
+    kind: StartKind
+    message_id: bytes | None = None
+    inclusive: bool = True
+    publish_time_ms: int | None = None
+
+    @classmethod
+    def earliest(cls) -> StartCursor:
+        return cls(StartKind.EARLIEST)
+
+    @classmethod
+    def latest(cls) -> StartCursor:
+        return cls(StartKind.LATEST)
+
+    @classmethod
+    def from_message_id(cls, message_id: pulsar.MessageId | bytes, inclusive: bool = True) -> StartCursor:
+        return cls(StartKind.MESSAGE_ID, message_id=_id_bytes(message_id), inclusive=inclusive)
+
+    @classmethod
+    def from_publish_time(cls, publish_time_ms: int) -> StartCursor:
+        return cls(StartKind.PUBLISH_TIME, publish_time_ms=_time(publish_time_ms, "start publish time"))
+
+
+class StopKind(Enum):
+    NEVER = "never"
+    LATEST = "latest"
+    AT_MESSAGE_ID = "at_message_id"
+    AFTER_MESSAGE_ID = "after_message_id"
+    AT_PUBLISH_TIME = "at_publish_time"
+    AFTER_PUBLISH_TIME = "after_publish_time"
+    AT_EVENT_TIME = "at_event_time"
+    AFTER_EVENT_TIME = "after_event_time"
+
+
+@dataclass(frozen=True)
+class StopCursor:
+    kind: StopKind
+    message_id: bytes | None = None
+    time_ms: int | None = None
+
+    @classmethod
+    def never(cls) -> StopCursor:
+        return cls(StopKind.NEVER)
+
+    @classmethod
+    def latest(cls) -> StopCursor:
+        return cls(StopKind.LATEST)
+
+    @classmethod
+    def at_message_id(cls, message_id: pulsar.MessageId | bytes) -> StopCursor:
+        return cls(StopKind.AT_MESSAGE_ID, message_id=_id_bytes(message_id))
+
+    @classmethod
+    def after_message_id(cls, message_id: pulsar.MessageId | bytes) -> StopCursor:
+        return cls(StopKind.AFTER_MESSAGE_ID, message_id=_id_bytes(message_id))
+
+    @classmethod
+    def at_publish_time(cls, ms: int) -> StopCursor:
+        return cls(StopKind.AT_PUBLISH_TIME, time_ms=_time(ms, "stop publish time"))
+
+    @classmethod
+    def after_publish_time(cls, ms: int) -> StopCursor:
+        return cls(StopKind.AFTER_PUBLISH_TIME, time_ms=_time(ms, "stop publish time"))
+
+    @classmethod
+    def at_event_time(cls, ms: int) -> StopCursor:
+        return cls(StopKind.AT_EVENT_TIME, time_ms=_time(ms, "stop event time"))
+
+    @classmethod
+    def after_event_time(cls, ms: int) -> StopCursor:
+        return cls(StopKind.AFTER_EVENT_TIME, time_ms=_time(ms, "stop event time"))
+
+    @property
+    def is_bounded(self) -> bool:
+        return self.kind is not StopKind.NEVER
+
+    def excludes(self, position: Position, publish_time_ms: int, event_time_ms: int,
+                 resolved_latest: Position | None = None) -> bool:
+        """True when the message at `position` lies past the stop: it is not emitted and the split ends.
+
+        `resolved_latest` is the split's last position taken when it started (needed for `latest()`).
+        """
+        kind = self.kind
+        if kind is StopKind.NEVER:
+            return False
+        if kind is StopKind.LATEST:
+            if resolved_latest is None:
+                raise ValueError("stop cursor latest() needs the split's last position resolved at start")
+            return resolved_latest.is_empty_topic_marker or position.is_after(resolved_latest)
+        if kind is StopKind.AT_MESSAGE_ID:
+            return position.is_at_or_after(Position.from_bytes(self.message_id))
+        if kind is StopKind.AFTER_MESSAGE_ID:
+            return position.is_after(Position.from_bytes(self.message_id))
+        if kind is StopKind.AT_PUBLISH_TIME:
+            return publish_time_ms >= self.time_ms
+        if kind is StopKind.AFTER_PUBLISH_TIME:
+            return publish_time_ms > self.time_ms
+        if kind is StopKind.AT_EVENT_TIME:
+            return event_time_ms >= self.time_ms
+        return event_time_ms > self.time_ms
+
+    def reached_at(self, last_emitted: Position | None, resolved_latest: Position | None) -> bool:
+        """True when a split that has emitted up to `last_emitted` needs no further message to know it is done.
+
+        Only boundaries given as positions can tell this; time boundaries end on the first message past them
+        (or, for publish time, when the partition is idle past that time: see `idle_past`).
+        """
+        if self.kind is StopKind.LATEST:
+            if resolved_latest is None:
+                raise ValueError("stop cursor latest() needs the split's last position resolved at start")
+            if resolved_latest.is_empty_topic_marker:
+                return True
+            return last_emitted is not None and last_emitted.is_at_or_after(resolved_latest)
+        if self.kind is StopKind.AFTER_MESSAGE_ID and last_emitted is not None:
+            return last_emitted.is_at_or_after(Position.from_bytes(self.message_id))
+        return False
+
+    def idle_past(self, now_ms: int) -> bool:
+        """True when a caught-up partition can end because no later message can fall before the stop.
+
+        A message published from now on has a publish time >= now, so publish-time stops already in the
+        past are reached once the partition has no message available. Event times are chosen by producers
+        and can be anything, so event-time stops never end on idleness.
+        """
+        if self.kind is StopKind.AT_PUBLISH_TIME:
+            return now_ms >= self.time_ms
+        if self.kind is StopKind.AFTER_PUBLISH_TIME:
+            return now_ms > self.time_ms
+        return False

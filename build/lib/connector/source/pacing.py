@@ -1,0 +1,67 @@
+"""Which ticks a split reader acts on, so checkpoint barriers never queue behind a backlog of reads.
+
+Every tick of the source's driver asks each split for one step (one `poll` of up to maxRecordsPerPoll records).
+When the job is slower than the ticks (a backlog under backpressure), ticks pile up in Flink's buffers ahead of
+the next checkpoint barrier, and each would be a full step: the barrier would wait for all of them. A tick that
+has waited longer than `stale_after_ms` since its discovery step stamped it is stale and is passed over (it
+costs microseconds), so what stands between a barrier and the reader is at most `stale_after_ms` of ticks plus
+one step. When nothing is backed up, ticks arrive young and every one is a step.
+
+Clocks of different hosts may disagree, so a tick's age is its delay (reader's clock minus stamp) less the
+smallest delay the split has seen: a constant skew in either direction cancels out, and the smallest delay comes
+from ticks that met no backlog (a job starts with empty buffers; a split added during a backlog steps more often
+until its first young tick). A clock that steps forward during the run would make every tick look stale; so that
+it can slow a split down but never stop it, a tick is acted on anyway once the split has made no step for
+`starved_after_ms` of the reader's own (monotonic) clock. That fallback is long on purpose: under a steady backlog
+every tick is stale, and each fallback step puts a full step into a pipeline with no room for it, which the next
+checkpoint barrier waits behind.
+
+A split whose last step found nothing is not stepped again until its idle gap has passed: ticks reach the readers
+in bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
+it had nothing only costs CPU (an empty poll is a client time-out raised as an exception: about 10 µs). The gap
+starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms`, so a partition that
+stays idle costs at most ten polls a second, and one that gets a record is back to every due tick at once.
+
+No Flink and no broker here.
+"""
+
+from __future__ import annotations
+
+
+class TickPacer:
+    """One split's pacing at `poll_interval_ms`: `due(stamp_ms, now_ms, now_monotonic_s)` for each tick,
+    `stepped(now_monotonic_s, found_messages)` after each step it allowed. A stamp of 0 (a tick without a stamp) is
+    always due."""
+
+    def __init__(self, poll_interval_ms: int) -> None:
+        self.stale_after_ms = max(200, 10 * poll_interval_ms)
+        """How old a tick may be and still be a step: ten poll intervals, and never under 200 ms."""
+        self.idle_gap_ms = 2 * poll_interval_ms
+        """How long a split whose last step found nothing waits before its next poll: two poll intervals."""
+        self.max_idle_gap_ms = max(100, self.idle_gap_ms)
+        """The longest wait between polls of a split that keeps finding nothing: 100 ms (or the idle gap)."""
+        self.starved_after_ms = max(5_000, 5 * self.stale_after_ms)
+        """How long a split goes without a step before it acts on a stale tick anyway: 5 s (or 5 stale ages)."""
+        self._smallest_delay_ms: int | None = None
+        self._last_step_end: float | None = None
+        self._gap_ms = 0.0  # the wait before the next poll: 0 after a step that found messages
+
+    def due(self, stamp_ms: int, now_ms: int, now_monotonic_s: float) -> bool:
+        if stamp_ms == 0:
+            return True
+        since_step_ms = None if self._last_step_end is None else (now_monotonic_s - self._last_step_end) * 1000
+        if since_step_ms is not None and since_step_ms < self._gap_ms:
+            return False
+        delay_ms = now_ms - stamp_ms
+        if self._smallest_delay_ms is None or delay_ms < self._smallest_delay_ms:
+            self._smallest_delay_ms = delay_ms
+        if delay_ms - self._smallest_delay_ms <= self.stale_after_ms:
+            return True
+        return since_step_ms is None or since_step_ms >= self.starved_after_ms
+
+    def stepped(self, now_monotonic_s: float, found_messages: bool = True) -> None:
+        self._last_step_end = now_monotonic_s
+        if found_messages:
+            self._gap_ms = 0.0
+        else:
+            self._gap_ms = min(self.max_idle_gap_ms, max(self.idle_gap_ms, 2 * self._gap_ms))
