@@ -76,9 +76,11 @@ def read_results(client: pulsar.Client, results_topic: str, partitions: int, tim
 
 
 def wait_until_each_partition_read(admin: PulsarAdmin, topic: str, more: int, timeout_s: float,
-                                   job_ended: Callable[[], str | None] = lambda: None) -> None:
+                                   job_ended: Callable[[], str | None] = lambda: None,
+                                   counted_from_now: bool = True) -> None:
     """Wait until the broker has sent readers of each partition `more` messages beyond what it had sent them when
-    called; fail naming the partitions behind if that takes over `timeout_s`, or once `job_ended` says why it ended.
+    called (or in all, without `counted_from_now`); fail naming the partitions behind if that takes over
+    `timeout_s`, or once `job_ended` says why it ended.
 
     Pick `more` above a reader's prefetch (its receiver queue plus an entry): then records were taken from the
     queue and emitted, so a savepoint taken now holds progress on every partition.
@@ -87,7 +89,7 @@ def wait_until_each_partition_read(admin: PulsarAdmin, topic: str, more: int, ti
         partitions = admin.partitioned_stats(topic, per_partition=True).get("partitions", {})
         return {name: stats.get("msgOutCounter", 0) for name, stats in partitions.items()}
 
-    baseline = sent()
+    baseline = sent() if counted_from_now else {}
     deadline = time.monotonic() + timeout_s
     while True:
         behind = {name: count - baseline.get(name, 0) for name, count in sent().items()
