@@ -27,23 +27,26 @@ def chained_to_source_readers(stream: DataStream) -> bool:
     if not j_env.isChainingEnabled() or not _python_chaining_enabled(j_env):
         return False
     consumers = _consumer_counts(j_env)
-    parallelism = j_env.getParallelism()  # the writer's, as every operator on the path must have (and no max
-    # parallelism, no slot sharing group of its own)
+    # The writer's parallelism, which every operator on the path must have, like its unset max parallelism and
+    # slot sharing group.
+    parallelism = j_env.getParallelism()
     transformation = stream._j_data_stream.getTransformation()
     other_consumers = 0  # of the stream the writer reads: none; above it, none but the next operator down
     while True:
         if (transformation.getClass().getSimpleName() != "OneInputTransformation"
-                or _operator_name(transformation) not in _PYTHON_OPERATORS
-                or transformation.getParallelism() != parallelism
+                or _operator_name(transformation) not in _PYTHON_OPERATORS):
+            return False
+        strategy = str(transformation.getOperatorFactory().getChainingStrategy())
+        if (transformation.getParallelism() != parallelism
                 or transformation.getMaxParallelism() != -1
                 or transformation.getSlotSharingGroup().isPresent()
-                or str(transformation.getOperatorFactory().getChainingStrategy()) == "NEVER"
+                or strategy == "NEVER"
                 or consumers.get(transformation.getId(), 0) > other_consumers):
             return False
         uid = transformation.getUid()
         if uid is not None and uid.endswith(READERS_UID_SUFFIX):
             return True
-        if str(transformation.getOperatorFactory().getChainingStrategy()) != "ALWAYS":  # HEAD: it starts a chain of its own
+        if strategy != "ALWAYS":  # HEAD: it starts a chain of its own
             return False
         other_consumers = 1
         transformation = transformation.getInputs()[0]

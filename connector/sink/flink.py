@@ -159,7 +159,8 @@ class _Writer(ProcessFunction):
                 f"sink {self._config.sink_name} (EXACTLY_ONCE) got a record outside a Pulsar source read in its own "
                 "Python operator: the path from the source to the sink stopped being fused after `sink_to` (another "
                 "consumer of a stream on the way, or chaining disabled). Keep that path one-to-one and read by "
-                f"nothing else, or give records a sequence key: {value!r:.200}")
+                "nothing else, or set those up before `sink_to`, which then keys records by their sequence key: "
+                f"{value!r:.200}")
         return self._sequencer.identity(stream, IN_FLIGHT.ordinal)
 
     def close(self) -> None:

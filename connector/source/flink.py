@@ -27,7 +27,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -281,28 +281,30 @@ class _ReadSplits(KeyedProcessFunction):
     def _step(self, split: str) -> Iterable[Any]:
         """One step of `split` (its pacer said it is due): its next poll, or, bounded, all of it."""
         reader = self._readers[split]
-        source = self._source
-        metrics, emitter = self._split_metrics[split], self._emitters[split]
         messages: list = []  # a split that is finished already (nothing to read) polls nothing
         IN_FLIGHT.stream = f"{reader.state.lineage}-{split}"
         try:
-            if source.bounded:
+            if self._source.bounded:
                 while not reader.state.finished:
-                    first = reader.state.read_count + 1
-                    messages = reader.poll(source.max_records_per_poll, source.bounded_wait_ms)
-                    metrics.record(messages)
-                    yield from emitter.records(messages, first)
+                    messages = yield from self._poll(split, self._source.bounded_wait_ms)
             else:
-                first = reader.state.read_count + 1
-                messages = reader.poll(source.max_records_per_poll, 0)
-                metrics.record(messages)
-                yield from emitter.records(messages, first)
+                messages = yield from self._poll(split, 0)
         finally:
             IN_FLIGHT.stream = None
         self._pacers[split].stepped(time.monotonic(), bool(messages))
         if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
             self._states.put(split, reader.state.to_json())
             self._stored[split] = reader.state
+
+    def _poll(self, split: str, timeout_ms: int) -> Generator[Any, None, list]:
+        """Yields the records of one poll of `split`, numbered on from its state's read count; returns its
+        messages."""
+        reader = self._readers[split]
+        first = reader.state.read_count + 1
+        messages = reader.poll(self._source.max_records_per_poll, timeout_ms)
+        self._split_metrics[split].record(messages)
+        yield from self._emitters[split].records(messages, first)
+        return messages
 
     def _adopt_format1_state(self) -> set[str]:
         """Moves a state known-splits format 1 left under this key (its only split) into the MapState; returns the

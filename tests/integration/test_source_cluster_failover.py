@@ -53,9 +53,8 @@ def test_exactly_once_through_a_killed_taskmanager(flink_cluster: FlinkCluster, 
         # As a resource manager would: PyFlink 2.3 sometimes takes down the surviving TaskManager too while it
         # cancels its Python tasks (Beam's "Reference count must not be negative", a fatal error).
         def supervise() -> None:
-            status = flink_cluster.job_status(job_id)
-            assert status not in TERMINAL_STATES, (
-                f"the job ended {status} before its results; latest failure:\n{flink_cluster.latest_failure(job_id)}")
+            ended = _ended(flink_cluster, job_id)
+            assert ended is None, f"the job ended {ended} before its results"
             flink_cluster.replace_lost_taskmanagers()
 
         results = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=400, each_second=supervise)
