@@ -26,7 +26,7 @@ Figures:
 - sink alone: `PulsarWriter` without Flink vs raw `send_async` loops, one producer per partition
   (benchmarks/sink_writer.py).
 - many partitions: source-only jobs over the same records in 256 partitions; idle partitions: CPU of a source-only
-  job over 4, 256 and 1,000 partitions that never get a message.
+  job over 4, 256 and 1,000 partitions that never get a message, and of PyFlink alone in the same shape (the floor).
 - peak RSS: sampled every 0.5 s from /proc over the job process and its descendants (JVM vs Python processes).
 - checkpoint duration: the REST API of the job's mini cluster (end-to-end duration, median and max).
 - recovery: after the latency window the map raises once; time from the raise to the first record the map sees
@@ -97,6 +97,8 @@ VARIANTS = [
     Variant("java-source", "Java connector 4.1.0-1.18, source -> map -> discard, PyFlink 1.18", "java", "1.18",
             "source"),
 ]
+IDLE_FLOOR = Variant("pyflink-floor", "PyFlink alone: datagen -> two idle Python operators, no Pulsar", "pyflink",
+                     "2.3", "floor")
 EXACTLY_ONCE_PIPELINE = VARIANTS[1]  # also the backlog run's (checkpoints under backpressure)
 
 
@@ -214,17 +216,19 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _cpu_seconds(root: int) -> float:
-    """User + system CPU seconds so far of the live processes in the tree under `root`."""
-    ticks = 0
+def _cpu_seconds(root: int) -> dict[str, float]:
+    """User + system CPU seconds so far of the live processes in the tree under `root`: the JVM(s), the Python
+    processes."""
+    ticks = {"jvm": 0, "python": 0}
     for pid in _descendants(root):
         try:
             with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                name, fields = f.read().split("(", 1)[1].rsplit(")", 1)
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        fields = fields.split()
+        ticks["jvm" if name == "java" else "python"] += int(fields[11]) + int(fields[12])  # utime, stime
+    return {kind: n / os.sysconf("SC_CLK_TCK") for kind, n in ticks.items()}
 
 
 def _rss_by_kind(root: int) -> dict[str, float]:
@@ -620,17 +624,21 @@ def scaling_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> l
 # -- cost of idle partitions -----------------------------------------------------------------------------------
 
 def idle_run(admin: PulsarAdmin, variant: Variant, partitions: int, window_s: float) -> dict:
-    """`variant` (a source-only job) unbounded over a topic of `partitions` partitions that never gets a message:
-    CPU of the job's processes (JVM and Python) over `window_s`, in % of one core, after 15 s of settling."""
+    """`variant` (a source-only job, or IDLE_FLOOR) unbounded over a topic of `partitions` partitions that never gets
+    a message: CPU of the job's processes (JVM and Python) over `window_s`, in % of one core, after 15 s of settling
+    and 40 ms more per partition (1,000 readers took 25-30 s to open on a fresh topic)."""
     topic = new_topic(admin, "idle", partitions=partitions)
     job = Job(variant, topic, topic, bounded=False)
     result: dict = {"variant": variant.key, "partitions": partitions, "window_s": window_s}
     try:
         job.wait_running()
-        time.sleep(15)
+        time.sleep(15 + 0.04 * partitions)
         before, began = _cpu_seconds(job.process.pid), time.monotonic()
         time.sleep(window_s)
-        result["cpu_pct"] = round(100 * (_cpu_seconds(job.process.pid) - before) / (time.monotonic() - began), 1)
+        after, elapsed = _cpu_seconds(job.process.pid), time.monotonic() - began
+        for kind in after:
+            result[f"cpu_pct_{kind}"] = round(100 * (after[kind] - before[kind]) / elapsed, 1)
+        result["cpu_pct"] = round(result["cpu_pct_jvm"] + result["cpu_pct_python"], 1)
     except Exception as error:
         result["error"] = str(error)
     finally:
@@ -861,12 +869,15 @@ def markdown(report: dict) -> str:
     if report.get("idle"):
         lines += ["## Cost of idle partitions", "",
                   "A source-only job, unbounded, over a topic whose partitions never get a message: CPU of the job's "
-                  "JVM and Python processes, % of one core.", "",
-                  "| what | partitions | CPU % of one core |", "|---|---:|---:|"]
-        labels = {v.key: v.label for v in VARIANTS}
+                  "JVM and Python processes, % of one core. The floor is PyFlink alone in the same shape (a datagen "
+                  "driver, two Python operators, the same checkpoints), no Pulsar.", "",
+                  "| what | partitions | CPU % of one core | JVM | Python |", "|---|---:|---:|---:|---:|"]
+        labels = {v.key: v.label for v in VARIANTS + [IDLE_FLOOR]}
         for idle in report["idle"]:
             value = idle.get("cpu_pct", f"failed: {idle.get('error', '?')[:200]!r}")
-            lines.append(f"| {labels[idle['variant']]} | {idle['partitions']:,} | {value} |")
+            partitions = "-" if idle["variant"] == IDLE_FLOOR.key else f"{idle['partitions']:,}"
+            lines.append(f"| {labels[idle['variant']]} | {partitions} | {value} | {idle.get('cpu_pct_jvm', '')} | "
+                         f"{idle.get('cpu_pct_python', '')} |")
         lines.append("")
     if report.get("soak"):
         soak = report["soak"]
@@ -1012,6 +1023,9 @@ def main() -> None:
                           flush=True)
                     report["idle"].append(idle_run(admin, variant, partitions, 30))
                     print(f"    {report['idle'][-1]}", flush=True)
+            print(f"[{time.strftime('%H:%M:%S')}] idle CPU, {IDLE_FLOOR.key} ...", flush=True)
+            report["idle"].append(idle_run(admin, IDLE_FLOOR, 1, 30))
+            print(f"    {report['idle'][-1]}", flush=True)
         if args.soak:
             print(f"[{time.strftime('%H:%M:%S')}] soak, ours-pipeline, {args.soak_seconds:.0f} s ...", flush=True)
             report["soak"] = soak_run(admin, VARIANTS[0], 100, args.soak_seconds)

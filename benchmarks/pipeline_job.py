@@ -4,7 +4,8 @@
 
 Runs under PyFlink 2.3 (this project's venv) or PyFlink 1.18 (the benchmark's second venv), with either this
 project's connector (`"connector": "ours"`) or Apache's Java connector 4.1.0-1.18 (`"connector": "java"`, its jars
-listed in `"jars"`). `benchmarks/compare.py` writes the spec, starts this script and measures from outside.
+listed in `"jars"`), or no connector at all (`"connector": "pyflink"`, the idle-CPU floor). `benchmarks/compare.py`
+writes the spec, starts this script and measures from outside.
 
 `BenchMap` is the Python map both pipelines share: upper-cases the string value, and records what the harness
 needs without costing more than a clock read per record: per subtask the first and last record time and the
@@ -140,11 +141,32 @@ def java(env: StreamExecutionEnvironment, spec: dict):
     return stream, sink
 
 
+def floor(env: StreamExecutionEnvironment, spec: dict):
+    """PyFlink alone, shaped like our unbounded source without Pulsar: a datagen tick a second into a Python keyed
+    step at parallelism 1 that emits nothing, keyed into the Python operator `BenchMap` fuses with. What an idle
+    Python-driven source costs before it reads anything (`compare.idle_run`)."""
+    from pyflink.datastream import KeyedProcessFunction
+    from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
+
+    class Nothing(KeyedProcessFunction):
+        def process_element(self, value, ctx):
+            return []
+
+    table_env = StreamTableEnvironment.create(env)
+    ticks = table_env.to_data_stream(table_env.from_descriptor(
+        TableDescriptor.for_connector("datagen").schema(Schema.new_builder().column("tick", DataTypes.TINYINT()).build())
+        .option("rows-per-second", "1").option("scan.parallelism", "1").build()))
+    stream = (ticks.key_by(lambda _: 0, key_type=Types.INT()).process(Nothing(), output_type=Types.STRING())
+              .set_parallelism(1).key_by(lambda value: value, key_type=Types.STRING())
+              .process(Nothing(), output_type=Types.STRING()))
+    return stream, None
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     env = environment(spec)
-    stream, sink = (ours if spec["connector"] == "ours" else java)(env, spec)
+    stream, sink = {"ours": ours, "java": java, "pyflink": floor}[spec["connector"]](env, spec)
     mapped = stream.map(BenchMap(spec["probe_dir"], spec.get("map_latency", False)),
                         output_type=Types.STRING()).name("bench map")
     if spec["shape"] == "pipeline":

@@ -24,7 +24,8 @@ from benchmarks.engines import ROOT
 # Leaf frames of threads that wait (in C, so py-spy may count them as running): left out of the shares.
 IDLE = frozenset({"Condition.wait", "Event.wait", "_wait_once", "SocketIO.readinto", "CallbackServer.run",
                   "Watchdog.ping", "_serve", "_run_channel_spin_thread.<locals>.channel_spin", "Thread.run",
-                  "_UnaryUnaryMultiCallable._blocking", "_poll_connectivity", "Queue.get", "select"})
+                  "_UnaryUnaryMultiCallable._blocking", "_poll_connectivity", "Queue.get", "select",
+                  "Thread._wait_for_tstate_lock"})
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 OURS = ("connector/", "checkpoint/", "benchmarks/")
 

@@ -34,7 +34,8 @@ SOURCE_OPTIONS: tuple[Option, ...] = (
     Option("`set_partition_discovery_interval_ms`", "partitionDiscoveryIntervalMs", "discovery_interval_ms",
            "how often new partitions and topics are looked for", positive_int),
     Option("`set_poll_interval_ms`", "pollIntervalMs", "poll_interval_ms",
-           "how often an idle split is polled; a busy one reads `maxRecordsPerPoll` a step", positive_int),
+           "how soon a split that found nothing is polled again (2 intervals, doubling to 100 ms; once a second after "
+           "5 s of nothing); a busy one reads `maxRecordsPerPoll` a step", positive_int),
     Option("`set_max_records_per_poll`", "maxRecordsPerPoll", "max_records_per_poll",
            "records a split reads per step at most", positive_int),
     Option("`set_receiver_queue_size`", "receiverQueueSize", "receiver_queue_size",

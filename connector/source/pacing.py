@@ -19,8 +19,12 @@ checkpoint barrier waits behind.
 A split whose last step found nothing is not stepped again until its idle gap has passed: ticks reach the readers
 in bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
 it had nothing only costs CPU (an empty poll is a client time-out raised as an exception: about 10 µs). The gap
-starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms`, so a partition that
-stays idle costs at most ten polls a second, and one that gets a record is back to every due tick at once.
+starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms` (ten polls a second). A
+split that has found nothing for `quiet_after_ms` is quiet and waits `quiet_gap_ms` (one second) between polls: an
+idle poll costs about 30 µs of CPU (31 µs measured: a client time-out raised as an exception), so the polls of 1,000
+quiet partitions cost about 3% of a core instead of 30%. The price is
+latency on a partition that was silent for seconds: its next record waits up to `quiet_gap_ms` longer. A split that
+gets a record is back to every due tick at once.
 
 No Flink and no broker here.
 """
@@ -39,12 +43,18 @@ class TickPacer:
         self.idle_gap_ms = 2 * poll_interval_ms
         """How long a split whose last step found nothing waits before its next poll: two poll intervals."""
         self.max_idle_gap_ms = max(100, self.idle_gap_ms)
-        """The longest wait between polls of a split that keeps finding nothing: 100 ms (or the idle gap)."""
+        """The longest wait between polls of a split that keeps finding nothing, until it is quiet: 100 ms (or the
+        idle gap)."""
+        self.quiet_after_ms = 5_000
+        """How long a split finds nothing before it is quiet: 5 s."""
+        self.quiet_gap_ms = max(1_000, self.max_idle_gap_ms)
+        """The wait between polls of a quiet split: 1 s (or the longest idle gap)."""
         self.starved_after_ms = max(5_000, 5 * self.stale_after_ms)
         """How long a split goes without a step before it acts on a stale tick anyway: 5 s (or 5 stale ages)."""
         self._smallest_delay_ms: int | None = None
         self._last_step_end: float | None = None
         self._gap_ms = 0.0  # the wait before the next poll: 0 after a step that found messages
+        self._empty_since: float | None = None  # when the steps began to find nothing (monotonic s)
 
     def due(self, stamp_ms: int, now_ms: int, now_monotonic_s: float) -> bool:
         if stamp_ms == 0:
@@ -62,6 +72,11 @@ class TickPacer:
     def stepped(self, now_monotonic_s: float, found_messages: bool = True) -> None:
         self._last_step_end = now_monotonic_s
         if found_messages:
-            self._gap_ms = 0.0
+            self._gap_ms, self._empty_since = 0.0, None
+            return
+        if self._empty_since is None:
+            self._empty_since = now_monotonic_s
+        if (now_monotonic_s - self._empty_since) * 1000 >= self.quiet_after_ms:
+            self._gap_ms = self.quiet_gap_ms
         else:
             self._gap_ms = min(self.max_idle_gap_ms, max(self.idle_gap_ms, 2 * self._gap_ms))

@@ -74,18 +74,36 @@ def test_the_idle_gap_doubles_while_a_split_stays_idle_up_to_its_cap() -> None:
     assert pacer.max_idle_gap_ms == 100
     now, gaps = 1.0, []
     for _ in range(6):
-        pacer.stepped(now, found_messages=False)
-        wait_ms = 1
-        while not pacer.due(stamp_ms=10**6, now_ms=10**6, now_monotonic_s=now + wait_ms / 1000):
-            wait_ms += 1
-        gaps.append(wait_ms)
-        now += wait_ms / 1000
+        gaps.append(_gap_after_empty_step(pacer, now))
+        now += gaps[-1] / 1000
     assert gaps == [20, 40, 80, 100, 100, 100]
 
 
-def test_a_split_that_finds_a_record_is_back_to_every_tick() -> None:
+def _gap_after_empty_step(pacer: TickPacer, now: float) -> int:
+    """Steps `pacer` at `now` finding nothing; returns the ms until its next tick is due, to the nearest 10 (float
+    seconds round)."""
+    pacer.stepped(now, found_messages=False)
+    wait_ms = 1
+    while not pacer.due(stamp_ms=10**6, now_ms=10**6, now_monotonic_s=now + wait_ms / 1000):
+        wait_ms += 1
+    return round(wait_ms, -1)
+
+
+def test_a_split_that_found_nothing_for_five_seconds_is_polled_once_a_second() -> None:
     pacer = TickPacer(10)
-    for step in range(5):
+    assert (pacer.quiet_after_ms, pacer.quiet_gap_ms) == (5_000, 1_000)
+    now, gaps = 1.0, []
+    while now < 9.0:
+        gaps.append(_gap_after_empty_step(pacer, now))
+        now += gaps[-1] / 1000
+    assert set(gaps[:-3]) <= {20, 40, 80, 100}  # the first 5 s
+    assert gaps[-3:] == [1_000, 1_000, 1_000]
+
+
+def test_a_split_that_finds_a_record_is_back_to_every_tick_also_when_quiet_and_is_not_quiet_again_at_once() -> None:
+    pacer = TickPacer(10)
+    for step in range(8):
         pacer.stepped(1.0 + step, found_messages=False)
     pacer.stepped(10.0, found_messages=True)
     assert pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=10.0001)
+    assert _gap_after_empty_step(pacer, 10.001) == 20
