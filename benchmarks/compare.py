@@ -216,6 +216,11 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
+def _kind(process_name: str) -> str:
+    """Which side of a job a process of the tree is: "jvm" (the mini cluster, a TaskManager) or "python"."""
+    return "jvm" if process_name == "java" else "python"
+
+
 def _cpu_seconds(root: int) -> dict[str, float]:
     """User + system CPU seconds so far of the live processes in the tree under `root`: the JVM(s), the Python
     processes."""
@@ -227,7 +232,7 @@ def _cpu_seconds(root: int) -> dict[str, float]:
         except OSError:
             continue
         fields = fields.split()
-        ticks["jvm" if name == "java" else "python"] += int(fields[11]) + int(fields[12])  # utime, stime
+        ticks[_kind(name)] += int(fields[11]) + int(fields[12])  # utime, stime
     return {kind: n / os.sysconf("SC_CLK_TCK") for kind, n in ticks.items()}
 
 
@@ -241,7 +246,7 @@ def _rss_by_kind(root: int) -> dict[str, float]:
         except OSError:
             continue
         rss = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
-        kinds["jvm" if status.get("Name", "").strip() == "java" else "python"] += rss
+        kinds[_kind(status.get("Name", "").strip())] += rss
     return kinds
 
 
@@ -636,9 +641,9 @@ def idle_run(admin: PulsarAdmin, variant: Variant, partitions: int, window_s: fl
         before, began = _cpu_seconds(job.process.pid), time.monotonic()
         time.sleep(window_s)
         after, elapsed = _cpu_seconds(job.process.pid), time.monotonic() - began
-        for kind in after:
-            result[f"cpu_pct_{kind}"] = round(100 * (after[kind] - before[kind]) / elapsed, 1)
-        result["cpu_pct"] = round(result["cpu_pct_jvm"] + result["cpu_pct_python"], 1)
+        used = {kind: 100 * (after[kind] - before[kind]) / elapsed for kind in after}
+        result.update({f"cpu_pct_{kind}": round(pct, 1) for kind, pct in used.items()})
+        result["cpu_pct"] = round(sum(used.values()), 1)
     except Exception as error:
         result["error"] = str(error)
     finally:

@@ -18,13 +18,12 @@ checkpoint barrier waits behind.
 
 A split whose last step found nothing is not stepped again until its idle gap has passed: ticks reach the readers
 in bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
-it had nothing only costs CPU (an empty poll is a client time-out raised as an exception: about 10 µs). The gap
-starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms` (ten polls a second). A
-split that has found nothing for `quiet_after_ms` is quiet and waits `quiet_gap_ms` (one second) between polls: an
-idle poll costs about 30 µs of CPU (31 µs measured: a client time-out raised as an exception), so the polls of 1,000
-quiet partitions cost about 3% of a core instead of 30%. The price is
-latency on a partition that was silent for seconds: its next record waits up to `quiet_gap_ms` longer. A split that
-gets a record is back to every due tick at once.
+it had nothing only costs CPU (an empty poll is a client time-out raised as an exception: 31 µs of CPU, measured).
+The gap starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms` (ten polls a
+second). A split that has found nothing for `quiet_after_ms` is quiet and waits `quiet_gap_ms` (one second) between
+polls, so the polls of 1,000 quiet partitions cost about 3% of a core instead of 30%. The price is latency on a
+partition that was silent for seconds: its next record waits up to `quiet_gap_ms` longer. A split that gets a record
+is back to every due tick at once.
 
 No Flink and no broker here.
 """
