@@ -15,6 +15,8 @@ topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s
   ours118-pipeline  ours on PyFlink 1.18 (so the engine version is not the difference)
   ours-source       PulsarSource -> map -> discard, PyFlink 2.3
   java-source       Java PulsarSource -> map -> discard, PyFlink 1.18
+  pyflink-source    no Pulsar: a Python step emits the same number of records of the same size from memory -> map
+                    -> discard, PyFlink 2.3: the most any Python source can hand to a map on this engine (ceiling)
   raw produce/read  pulsar-client: one batching producer loop; one `Reader.read_next` loop per partition
 
 Figures:
@@ -80,9 +82,9 @@ SCALING_PARTITIONS = 256
 class Variant:
     key: str
     label: str
-    connector: str  # ours | java
+    connector: str  # ours | java | pyflink (no connector: the engine's own floor and ceiling)
     engine: str     # 2.3 | 1.18
-    shape: str      # pipeline | source
+    shape: str      # pipeline | source | floor
     guarantee: str = "AT_LEAST_ONCE"
 
 
@@ -96,6 +98,8 @@ VARIANTS = [
     Variant("ours-source", "ours, source -> map -> discard, PyFlink 2.3", "ours", "2.3", "source"),
     Variant("java-source", "Java connector 4.1.0-1.18, source -> map -> discard, PyFlink 1.18", "java", "1.18",
             "source"),
+    Variant("pyflink-source", "PyFlink alone: a Python step emits the records from memory -> map -> discard, 2.3",
+            "pyflink", "2.3", "source"),
 ]
 IDLE_FLOOR = Variant("pyflink-floor", "PyFlink alone: datagen -> two idle Python operators, no Pulsar", "pyflink",
                      "2.3", "floor")
@@ -330,7 +334,9 @@ class Job:
     """One `pipeline_job.py` process for `variant`; stop what it started with `finish()`."""
 
     def __init__(self, variant: Variant, input_topic: str, output_topic: str, bounded: bool,
-                 checkpoint_ms: int = CHECKPOINT_MS, map_latency: bool = False) -> None:
+                 checkpoint_ms: int = CHECKPOINT_MS, map_latency: bool = False, records: int = 0,
+                 size: int = 0) -> None:
+        """`records` and `size` are what the PyFlink ceiling emits in place of reading `input_topic`."""
         self.variant = variant
         self.probe_dir = Path(tempfile.mkdtemp(prefix="bench-probe-"))
         self.rest = Rest(free_port())
@@ -338,7 +344,8 @@ class Job:
                 "service_url": BROKER.service_url, "admin_url": BROKER.admin_url, "input": input_topic,
                 "output": output_topic, "bounded": bounded, "parallelism": PARALLELISM,
                 "checkpoint_ms": checkpoint_ms, "rest_port": int(self.rest.base.rsplit(":", 1)[1]),
-                "probe_dir": str(self.probe_dir), "map_latency": map_latency,
+                "probe_dir": str(self.probe_dir), "map_latency": map_latency, "records": records, "size": size,
+                "partitions": PARTITIONS,
                 "jars": engines.java_connector_jars() if variant.connector == "java" else []}
         (self.probe_dir / "spec.json").write_text(json.dumps(spec))
         self.log = self.probe_dir / "job.log"
@@ -423,9 +430,9 @@ class Job:
 
 # -- throughput -----------------------------------------------------------------------------------------------
 
-def throughput_run(admin: PulsarAdmin, variant: Variant, input_topic: str, records: int) -> JobRun:
+def throughput_run(admin: PulsarAdmin, variant: Variant, input_topic: str, records: int, size: int) -> JobRun:
     output = new_topic(admin, "out", output_namespace(admin, variant.guarantee))
-    job = Job(variant, input_topic, output, bounded=True)
+    job = Job(variant, input_topic, output, bounded=True, records=records, size=size)
     ok = job.wait(timeout_s=max(600, records / 500))
     wall = time.monotonic() - job.began
     job.finish()
@@ -618,7 +625,7 @@ def scaling_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> l
     produce(topic, records, 100)
     for variant in variants:
         print(f"[{time.strftime('%H:%M:%S')}] {SCALING_PARTITIONS} partitions, {variant.key} ...", flush=True)
-        run = throughput_run(admin, variant, topic, records)
+        run = throughput_run(admin, variant, topic, records, 100)
         print(f"    {run.rate:,.0f} records/s" + ("" if run.ok else f", FAILED: {run.error[-600:]}"), flush=True)
         results.append({"variant": variant.key, "partitions": SCALING_PARTITIONS, "ok": run.ok,
                         "rate": run.rate, "error": run.error[-1500:]})
@@ -744,6 +751,10 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
             add(f"{label}, {size} B", f">= {target}x", value, f"{value:.2f}x" if value else "", (value or 0) >= target)
         value = medians["ours-source"] / raw_read if medians.get("ours-source") else None
         add(f"source vs raw read, {size} B", ">= 0.7x", value, f"{value:.2f}x" if value else "", (value or 0) >= 0.7)
+        # Not a goal but its bound: no Python source hands records to a map faster than PyFlink alone does.
+        value = medians["pyflink-source"] / raw_read if medians.get("pyflink-source") else None
+        add(f"PyFlink's ceiling (no Pulsar) vs raw read, {size} B: the source goal needs >= 0.7x", ">= 0.7x", value,
+            f"{value:.2f}x" if value else "", (value or 0) >= 0.7)
     sink = report.get("sink_alone")
     value = sink["PulsarWriter AT_LEAST_ONCE"] / sink["raw, no callback"] if sink else None
     add("sink (writer alone, AT_LEAST_ONCE) vs raw send, 100 B", ">= 0.7x", value, f"{value:.2f}x" if value else "",
@@ -765,6 +776,10 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
     idle = [x for x in report.get("idle", []) if x["variant"] == "ours-source" and x["partitions"] == 1000]
     value = idle[0].get("cpu_pct") if idle else None
     add("CPU over 1,000 idle partitions", "< 5% of one core", value, f"{value}%", (value or 1e9) < 5)
+    floor = [x for x in report.get("idle", []) if x["variant"] == IDLE_FLOOR.key]
+    value = floor[0].get("cpu_pct") if floor else None
+    add("PyFlink alone in the same shape, idle (no Pulsar): the idle goal needs < 5%", "< 5% of one core", value,
+        f"{value}%", (value or 1e9) < 5)
     scaling = [x for x in report.get("scaling", []) if x["variant"] == "ours-source" and x["ok"]]
     few = (report["sizes"].get(100) or report["sizes"].get("100") or {}).get("variants", {}).get("ours-source", {})
     value = scaling[0]["rate"] / few["median"] if scaling and few.get("median") else None
@@ -983,7 +998,7 @@ def main() -> None:
                 for n in range(runs):
                     print(f"[{time.strftime('%H:%M:%S')}] {size} B, {variant.key}, run {n + 1}/{runs} ...",
                           flush=True)
-                    result = throughput_run(admin, variant, input_topic, records)
+                    result = throughput_run(admin, variant, input_topic, records, size)
                     print(f"    {result.rate:,.0f} records/s, wall {result.wall_s:.1f} s"
                           + ("" if result.ok else f", FAILED: {result.error[-600:]}"), flush=True)
                     results.append(result)
@@ -998,7 +1013,8 @@ def main() -> None:
                 lambda guarantee: new_topic(admin, "sink", output_namespace(admin, guarantee.name)))
             print(f"    {report['sink_alone']}", flush=True)
         if not args.no_scaling:
-            report["scaling"] = scaling_runs(admin, [v for v in variants if v.shape == "source"], records)
+            report["scaling"] = scaling_runs(admin, [v for v in variants if v.shape == "source" and v.connector != "pyflink"],
+                                           records)
         if not args.no_latency:
             for variant in (v for v in variants if v.shape == "pipeline"):
                 if variant.connector == "ours" and variant.engine == "1.18":
@@ -1022,7 +1038,7 @@ def main() -> None:
             print(f"    {report['backlog']}"[:400], flush=True)
         if not args.no_idle:
             report["idle"] = []
-            for variant in (v for v in variants if v.shape == "source"):
+            for variant in (v for v in variants if v.shape == "source" and v.connector != "pyflink"):
                 for partitions in IDLE_PARTITIONS if variant.connector == "ours" else IDLE_PARTITIONS[-1:]:
                     print(f"[{time.strftime('%H:%M:%S')}] idle CPU, {variant.key}, {partitions} partitions ...",
                           flush=True)

@@ -4,7 +4,8 @@
 
 Runs under PyFlink 2.3 (this project's venv) or PyFlink 1.18 (the benchmark's second venv), with either this
 project's connector (`"connector": "ours"`) or Apache's Java connector 4.1.0-1.18 (`"connector": "java"`, its jars
-listed in `"jars"`), or no connector at all (`"connector": "pyflink"`, the idle-CPU floor). `benchmarks/compare.py`
+listed in `"jars"`), or no connector at all (`"connector": "pyflink"`: the idle-CPU floor, `"shape": "floor"`, or the
+throughput ceiling, `"shape": "source"`). `benchmarks/compare.py`
 writes the spec, starts this script and measures from outside.
 
 `BenchMap` is the Python map both pipelines share: upper-cases the string value, and records what the harness
@@ -162,11 +163,35 @@ def floor(env: StreamExecutionEnvironment, spec: dict):
     return stream, None
 
 
+def ceiling(env: StreamExecutionEnvironment, spec: dict):
+    """PyFlink alone, shaped like our bounded source without Pulsar: one datagen row per partition, read by a Python
+    step that emits that partition's share of the records (one prepared string of the records' size, so nothing is
+    read, decoded or built), into the Python operator `BenchMap` fuses with. The most records a second any source
+    written in Python can hand to a user's map on this engine (`compare.throughput_run`)."""
+    from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
+
+    partitions, records = spec["partitions"], spec["records"]
+    payload = "x" * spec["size"]
+
+    def emit(split):
+        share = records // partitions + (1 if split < records % partitions else 0)
+        for _ in range(share):
+            yield payload
+
+    table_env = StreamTableEnvironment.create(env)
+    splits = table_env.to_data_stream(table_env.from_descriptor(
+        TableDescriptor.for_connector("datagen").schema(Schema.new_builder().column("split", DataTypes.INT()).build())
+        .option("fields.split.kind", "sequence").option("fields.split.start", "0")
+        .option("fields.split.end", str(partitions - 1)).build()))
+    return splits.flat_map(lambda row: emit(row[0]), output_type=Types.STRING()), None
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     env = environment(spec)
-    stream, sink = {"ours": ours, "java": java, "pyflink": floor}[spec["connector"]](env, spec)
+    build = {"ours": ours, "java": java, "pyflink": floor if spec["shape"] == "floor" else ceiling}[spec["connector"]]
+    stream, sink = build(env, spec)
     mapped = stream.map(BenchMap(spec["probe_dir"], spec.get("map_latency", False)),
                         output_type=Types.STRING()).name("bench map")
     if spec["shape"] == "pipeline":

@@ -80,9 +80,12 @@ class SplitReader:
         Returns early when the partition has nothing more right now or the stop cursor is reached (then
         `state.finished` is True and the reader is closed). Messages at or past the stop are never returned, nor
         is a message at or before one already returned: the client can deliver some again when it reconnects.
+        Raises `SplitReadError` once the reader has had no broker connection for longer than the outage timeout,
+        checked at every poll, so the messages the client prefetched before the outage do not hide it.
         """
         if self._reader is None:
             return []
+        self._check_connected()
         messages: list[pulsar.Message] = []
         redelivered = 0
         while len(messages) < max_records:
@@ -91,10 +94,8 @@ class SplitReader:
             except pulsar.Timeout:
                 if self._stop.idle_past(int(time.time() * 1000)):
                     self._finish()
-                else:
-                    self._check_connected()
-                    if self._stall is not None and not messages:
-                        self._stall.idle(self._position_text)
+                elif self._stall is not None and not messages:
+                    self._stall.idle(self._position_text)
                 break
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error

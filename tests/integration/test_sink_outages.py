@@ -42,11 +42,11 @@ def test_broker_outage_mid_run(guarantee: DeliveryGuarantee, outage_s: float, ti
     target = new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "outage-out")
     admin.create_partitioned_topic(target, PARTITIONS)
     tail = TargetTail(client, target, PARTITIONS)
-    # 2 splits x 100 polls/s x 4 records: the input takes 25 s to read, the outage starts a few seconds in.
+    # 2 splits x ~20 steps/s x 20 records: the input takes about 25 s to read, the outage starts a few seconds in.
     job_id = flink_cluster.submit(Path(job.__file__), [
         "--service-url", restartable_broker.service_url, "--admin-url", restartable_broker.admin_url,
         "--topic", source_topic, "--target", target, "--guarantee", guarantee.name, "--marker-dir", str(tmp_path),
-        "--checkpoint-ms", "1000", "--max-records-per-poll", "4", "--outage-timeout-ms", str(timeout_ms),
+        "--checkpoint-ms", "1000", "--max-records-per-poll", "20", "--outage-timeout-ms", str(timeout_ms),
         "--restart-delay", "5 s"])  # 20 restarts outlast the outage and a slow broker start
     try:
         flink_cluster.wait_for_checkpoints(job_id, 2, timeout_s=210)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pulsar
+import pytest
 
 from checkpoint.split_state import SplitState
 from connector.source.cursor import StartCursor, StopCursor
+from connector.errors import SplitReadError
+from connector.source import reader as reader_module
 from connector.source.reader import SplitReader
 
 SPLIT = "persistent://public/default/orders-partition-0"
@@ -24,6 +27,7 @@ class Reader:
 
     def __init__(self, ids: list[tuple[int, int]]) -> None:
         self._messages = [Message(entry, batch) for entry, batch in ids]
+        self.connected = True
 
     def read_next(self, timeout_ms: int) -> Message:
         if not self._messages:
@@ -31,7 +35,7 @@ class Reader:
         return self._messages.pop(0)
 
     def is_connected(self) -> bool:
-        return True
+        return self.connected
 
     def close(self) -> None:
         pass
@@ -78,3 +82,39 @@ def test_poll_returns_at_most_max_records_and_goes_on_from_there() -> None:
     assert ids(split.poll(3, 0)) == [(1, 0), (1, 1), (1, 2)]
     assert ids(split.poll(3, 0)) == [(1, 3), (1, 4)]
     assert split.poll(3, 0) == []
+
+
+
+def disconnected_split(monkeypatch) -> tuple[SplitReader, Reader, list[float]]:
+    """A split with ten messages prefetched whose reader has just lost its connection, an outage timeout of 3 s,
+    and the clock its outage is measured on (advance `clock[0]`)."""
+    clock = [100.0]
+    monkeypatch.setattr(reader_module.time, "monotonic", lambda: clock[0])
+    reader = Reader([(1, n) for n in range(10)])
+    split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(), StopCursor.never(),
+                        outage_timeout_s=3.0)
+    reader.connected = False
+    return split, reader, clock
+
+
+def test_an_outage_past_the_timeout_fails_a_poll_even_while_prefetched_messages_remain(monkeypatch) -> None:
+    split, _, clock = disconnected_split(monkeypatch)
+    assert ids(split.poll(2, 0)) == [(1, 0), (1, 1)]  # the outage starts: messages the client holds still come
+    clock[0] += 3.0
+    assert ids(split.poll(2, 0)) == [(1, 2), (1, 3)]  # not past the timeout yet
+    clock[0] += 0.1
+    with pytest.raises(SplitReadError, match="no broker connection for 3 s .brokerOutageTimeoutMs 3000"):
+        split.poll(2, 0)
+
+
+def test_a_reconnect_within_the_timeout_starts_the_next_outage_afresh(monkeypatch) -> None:
+    split, reader, clock = disconnected_split(monkeypatch)
+    split.poll(1, 0)
+    clock[0] += 2.0
+    reader.connected = True
+    split.poll(1, 0)
+    reader.connected = False
+    clock[0] += 2.0
+    split.poll(1, 0)  # down again, 4 s after the first outage began: a new outage, not past its timeout
+    clock[0] += 2.0
+    assert ids(split.poll(1, 0)) == [(1, 3)]
