@@ -62,7 +62,8 @@ def topics(admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str) -> tupl
     return topic, target
 
 
-@pytest.mark.parametrize("guarantee", [DeliveryGuarantee.EXACTLY_ONCE, DeliveryGuarantee.AT_LEAST_ONCE])
+@pytest.mark.parametrize("guarantee", [pytest.param(DeliveryGuarantee.EXACTLY_ONCE, marks=pytest.mark.smoke),
+                                       DeliveryGuarantee.AT_LEAST_ONCE])
 def test_guarantee_through_three_python_exceptions(guarantee: DeliveryGuarantee, broker: Broker,
                                                    pulsar_client: pulsar.Client, topics: tuple[str, str],
                                                    tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ def read_bounded(broker, topic: str, start: StartCursor, stop: StopCursor,
         return list(records)
 
 
-@pytest.mark.parametrize("mode", [RuntimeExecutionMode.BATCH, RuntimeExecutionMode.STREAMING])
+@pytest.mark.parametrize("mode", [pytest.param(RuntimeExecutionMode.BATCH, marks=pytest.mark.smoke),
+                                  RuntimeExecutionMode.STREAMING])
 def test_stop_at_latest_reads_exactly_what_was_there_and_ends(broker, admin: PulsarAdmin,
                                                               pulsar_client: pulsar.Client, topic: str,
                                                               mode: RuntimeExecutionMode) -> None:
