@@ -973,6 +973,8 @@ def main() -> None:
     runs = args.runs or (1 if args.quick else 3)
     window_s = 15 if args.quick else 60
     variants = [v for v in VARIANTS if not args.only or v.key in args.only.split(",")]
+    # source-only jobs that read Pulsar (the scaling and idle runs; the PyFlink ceiling reads nothing)
+    pulsar_sources = [v for v in variants if v.shape == "source" and v.connector != "pyflink"]
     for variant in variants:  # set up engines and jars before anything is timed
         engines.python_for(variant.engine)
         if variant.connector == "java":
@@ -1013,8 +1015,7 @@ def main() -> None:
                 lambda guarantee: new_topic(admin, "sink", output_namespace(admin, guarantee.name)))
             print(f"    {report['sink_alone']}", flush=True)
         if not args.no_scaling:
-            report["scaling"] = scaling_runs(admin, [v for v in variants if v.shape == "source" and v.connector != "pyflink"],
-                                           records)
+            report["scaling"] = scaling_runs(admin, pulsar_sources, records)
         if not args.no_latency:
             for variant in (v for v in variants if v.shape == "pipeline"):
                 if variant.connector == "ours" and variant.engine == "1.18":
@@ -1038,7 +1039,7 @@ def main() -> None:
             print(f"    {report['backlog']}"[:400], flush=True)
         if not args.no_idle:
             report["idle"] = []
-            for variant in (v for v in variants if v.shape == "source" and v.connector != "pyflink"):
+            for variant in pulsar_sources:
                 for partitions in IDLE_PARTITIONS if variant.connector == "ours" else IDLE_PARTITIONS[-1:]:
                     print(f"[{time.strftime('%H:%M:%S')}] idle CPU, {variant.key}, {partitions} partitions ...",
                           flush=True)

@@ -63,8 +63,7 @@ def test_broker_outage_mid_run(guarantee: DeliveryGuarantee, outage_s: float, ti
                           each_second=flink_cluster.replace_lost_taskmanagers)
         failures = [entry["stacktrace"] for entry in flink_cluster.exceptions(job_id)["exceptionHistory"]["entries"]]
     finally:
-        if flink_cluster.job_status(job_id) not in TERMINAL_STATES:
-            flink_cluster.cancel(job_id)
+        flink_cluster.cancel(job_id)
         tail.drain()
         tail.close()
         client.close()
