@@ -28,7 +28,7 @@ def test_exactly_once_from_storage_through_injected_python_failures(storage_brok
     try:
         create_sequenced_topic(admin, client, topic, PARTITIONS, PER_PARTITION)
         results_topic = unique_topic("results")
-        fail_at = [10_000, 25_000, 40_000]  # of partition 0: checkpoints (every 500 ms) complete in between
+        fail_at = [10_000, 25_000, 40_000]  # of the fastest partition: checkpoints (every 500 ms) complete in between
         env = job.checkpointed_env(parallelism=2, checkpoint_ms=500)
         job.build(env, storage_broker.service_url, storage_broker.admin_url, topic, results_topic, PER_PARTITION,
                   fail_at, str(tmp_path))

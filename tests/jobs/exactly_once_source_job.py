@@ -28,7 +28,9 @@ from tests.sequenced import read_results  # noqa: E402
 
 
 class FailOnce(MapFunction):
-    """Raises once (per marker file) when partition 0's record `seq` is one of `fail_at`: an injected failure."""
+    """Raises once (per marker file) when the first partition to get there reaches a `seq` in `fail_at`: an injected
+    failure. The fastest partition triggers it, so every partition still has records to read after each restart
+    (a trigger on one partition let a partition read alone on a subtask finish before the later failures)."""
 
     def __init__(self, fail_at: list[int], marker_dir: str) -> None:
         self._fail_at = set(fail_at)
@@ -36,11 +38,12 @@ class FailOnce(MapFunction):
 
     def map(self, value: tuple[int, int]) -> tuple[int, int]:
         partition, seq = value
-        if partition == 0 and seq in self._fail_at:
-            marker = os.path.join(self._marker_dir, f"failed-at-{seq}")
-            if not os.path.exists(marker):
-                open(marker, "w").close()
-                raise RuntimeError(f"injected failure at partition 0 sequence {seq}")
+        if seq in self._fail_at:
+            try:  # "x": of two subtasks reaching `seq` at once, only the one that creates the marker raises
+                open(os.path.join(self._marker_dir, f"failed-at-{seq}"), "x").close()
+            except FileExistsError:
+                return value
+            raise RuntimeError(f"injected failure at partition {partition} sequence {seq}")
         return value
 
 
