@@ -35,7 +35,6 @@ from connector.source.cursor import StartCursor, StopCursor
 from connector.source.discovery import TopicSubscription
 from connector.source.flink import build_stream, metadata_type
 from connector.source.options import SOURCE_OPTIONS
-from connector.source.watermarks import WatermarkColumns
 from connector.topics import full_name
 from connector.urls import check_admin_url, check_service_url
 
@@ -69,8 +68,6 @@ class PulsarSource:
     name: str = "pulsar-source"
     client_config: dict[str, Any] = field(default_factory=dict)
     security: PulsarSecurity | None = None
-    watermark_columns: WatermarkColumns | None = None
-    """Set by `connector.table.PulsarTable` for event time: the readers write per-split watermarks into the rows."""
 
     @staticmethod
     def builder() -> PulsarSourceBuilder:
@@ -100,12 +97,9 @@ class PulsarSource:
     def create_stream(self, env: StreamExecutionEnvironment) -> DataStream:
         """The records of the chosen topics as a DataStream of `env` (bounded after `set_bounded_stop_cursor`),
         after `check_broker`."""
-        return self.check_broker().checked_stream(env)
-
-    def checked_stream(self, env: StreamExecutionEnvironment) -> DataStream:
-        """`create_stream` of a source `check_broker` returned, without checking the broker again."""
-        initial = self.subscription.discover(self.new_admin()) if self.bounded else frozenset()
-        return build_stream(env, self, initial)
+        source = self.check_broker()
+        initial = source.subscription.discover(source.new_admin()) if source.bounded else frozenset()
+        return build_stream(env, source, initial)
 
 
 class PulsarSourceBuilder:
