@@ -35,6 +35,7 @@ from connector.source.cursor import StartCursor, StopCursor
 from connector.source.discovery import TopicSubscription
 from connector.source.flink import build_stream, metadata_type
 from connector.source.options import SOURCE_OPTIONS
+from connector.source.watermarks import WatermarkColumns
 from connector.topics import full_name
 from connector.urls import check_admin_url, check_service_url
 
@@ -68,6 +69,8 @@ class PulsarSource:
     name: str = "pulsar-source"
     client_config: dict[str, Any] = field(default_factory=dict)
     security: PulsarSecurity | None = None
+    watermark_columns: WatermarkColumns | None = None
+    """Set by `connector.table.PulsarTable` for event time: the readers write per-split watermarks into the rows."""
 
     @staticmethod
     def builder() -> PulsarSourceBuilder:

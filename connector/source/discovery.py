@@ -61,17 +61,23 @@ class TopicSubscription:
 
     def _discover_pattern(self, admin: PulsarAdmin) -> frozenset[str]:
         regex = re.compile(self.pattern)
-        bases = {split_partition(name)[0] for name in admin.list_topics(self.namespace)}
-        bases |= set(admin.list_partitioned_topics(self.namespace))
         splits: set[str] = set()
-        for base in sorted(bases):
-            if regex.fullmatch(base) and not TopicName.parse(base).local.startswith("__"):
+        for base in sorted(namespace_topics(admin, self.namespace)):
+            if regex.fullmatch(base):
                 try:
                     splits |= _splits_of(admin, base)
                 except PulsarAdminError as error:
                     if error.status != 404:  # deleted between the listing and now
                         raise
         return frozenset(splits)
+
+
+def namespace_topics(admin: PulsarAdmin, namespace: str) -> set[str]:
+    """The persistent topics of `namespace` ("tenant/ns") by full name, a partitioned topic once (not its
+    partitions), without system topics (local names starting with "__")."""
+    bases = {split_partition(name)[0] for name in admin.list_topics(namespace)}
+    bases |= set(admin.list_partitioned_topics(namespace))
+    return {base for base in bases if not TopicName.parse(base).local.startswith("__")}
 
 
 def _splits_of(admin: PulsarAdmin, topic: str) -> set[str]:

@@ -54,6 +54,7 @@ from connector.source.pacing import TickPacer
 from connector.source.reader import SplitReader
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
+from connector.source.watermarks import SplitWatermarks
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,9 @@ class _ReadSplits(KeyedProcessFunction):
         self._pacers: dict[str, TickPacer] = {}
         self._stored: dict[str, SplitState] = {}  # the state last written to Flink state, per split
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
+        columns = self._source.watermark_columns
+        self._watermarks = SplitWatermarks(columns.max_out_of_orderness_ms, columns.idle_timeout_ms) \
+            if columns else None
         self._closed = False
         clients.hold(self._owner, self.close)  # the client and the lag sampler's thread
         self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
@@ -281,6 +285,8 @@ class _ReadSplits(KeyedProcessFunction):
         self._stored.pop(split, None)
         self._states.remove(split)
         self._lag.untrack(split)
+        if self._watermarks:
+            self._watermarks.untrack(split)
         log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
 
     def _step(self, split: str) -> Iterable[Any]:
@@ -308,8 +314,20 @@ class _ReadSplits(KeyedProcessFunction):
         first = reader.state.read_count + 1
         messages = reader.poll(self._source.max_records_per_poll, timeout_ms)
         self._split_metrics[split].record(messages)
-        yield from self._emitters[split].records(messages, first)
+        records = self._emitters[split].records(messages, first)
+        if self._watermarks and messages:
+            records = self._with_watermarks(split, records)
+        yield from records
         return messages
+
+    def _with_watermarks(self, split: str, rows: Iterable[Any]) -> Iterable[Any]:
+        """`rows` of one poll of `split`, each with the watermark it allows written in (`connector.source.watermarks`)."""
+        columns = self._source.watermark_columns
+        stamp = self._watermarks.stamper(split, time.monotonic())
+        time_index, watermark_index = columns.time_index, columns.watermark_index
+        for row in rows:
+            row[watermark_index] = columns.value(stamp(columns.millis(row[time_index])))
+            yield row
 
     def _adopt_format1_state(self) -> set[str]:
         """Moves a state known-splits format 1 left under this key (its only split) into the MapState; returns the
@@ -348,6 +366,8 @@ class _ReadSplits(KeyedProcessFunction):
         self._readers[split] = reader
         self._pacers[split] = TickPacer(source.poll_interval_ms)
         self._lag.track(split, reader.last_position)
+        if self._watermarks:
+            self._watermarks.track(split, time.monotonic())
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N
             metrics = self._split_metrics[split] = SplitMetrics(self._metrics.add_group("split", label),

@@ -1,4 +1,5 @@
-"""The README's option tables are the builders' option tables, defaults read from a built configuration."""
+"""The README's option tables are the builders' option tables, defaults read from a built configuration; its table
+metadata table is `connector.table.metadata`'s."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from connector import PulsarSink, PulsarSource, SimpleStringSchema
 from connector.options import markdown_table
 from connector.sink.options import SINK_OPTIONS
 from connector.source.options import SOURCE_OPTIONS
+from connector.table import metadata
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -46,3 +48,11 @@ def test_every_option_names_a_builder_call_that_exists() -> None:
         for option in table:
             for call in re.findall(r"`(set_\w+)", option.calls):
                 assert hasattr(builder, call), f"{type(builder).__name__} has no {call} ({option.name})"
+
+
+def test_readme_metadata_table_is_the_tables() -> None:
+    found = re.search(r"<!-- table metadata: .*? -->\n(.*?)\n<!-- end of table metadata -->", README.read_text(),
+                      re.DOTALL)
+    assert found, "README.md has no marked table metadata table"
+    assert found.group(1) == metadata.markdown_table(), \
+        f"paste this into README.md's metadata table:\n{metadata.markdown_table()}"
