@@ -100,9 +100,12 @@ class PulsarSource:
     def create_stream(self, env: StreamExecutionEnvironment) -> DataStream:
         """The records of the chosen topics as a DataStream of `env` (bounded after `set_bounded_stop_cursor`),
         after `check_broker`."""
-        source = self.check_broker()
-        initial = source.subscription.discover(source.new_admin()) if source.bounded else frozenset()
-        return build_stream(env, source, initial)
+        return self.check_broker().checked_stream(env)
+
+    def checked_stream(self, env: StreamExecutionEnvironment) -> DataStream:
+        """`create_stream` of a source `check_broker` returned, without checking the broker again."""
+        initial = self.subscription.discover(self.new_admin()) if self.bounded else frozenset()
+        return build_stream(env, self, initial)
 
 
 class PulsarSourceBuilder:

@@ -40,9 +40,7 @@ from connector.formats.schema_registry import registered_schema
 from connector.source.builder import PulsarSource, PulsarSourceBuilder
 from connector.source.watermarks import WatermarkColumns
 from connector.table.metadata import METADATA
-from connector.table.rows import WATERMARK_COLUMN, TableRows, check_metadata_columns
-
-
+from connector.table.rows import WATERMARK_COLUMN, TableRows
 
 DEFAULT_IDLE_TIMEOUT_MS = 5000
 
@@ -127,7 +125,7 @@ class PulsarTable:
         """The topics as a `Table` of `t_env` (after `check_broker`)."""
         checked = self.check_broker()
         env = StreamExecutionEnvironment(t_env._j_tenv.execEnv())  # the environment the table environment runs on
-        table = t_env.from_data_stream(checked.source.create_stream(env), checked.schema())
+        table = t_env.from_data_stream(checked.source.checked_stream(env), checked.schema())
         return table.drop_columns(col(WATERMARK_COLUMN)) if self.watermark else table
 
     def register(self, t_env: StreamTableEnvironment, path: str) -> Table:
@@ -188,7 +186,6 @@ class PulsarTableBuilder:
         if source.emit_metadata:
             raise PulsarConfigError("emitMetadata: a table reads metadata as columns (set_metadata_columns); "
                                     "leave set_emit_metadata off")
-        check_metadata_columns(self._metadata)
         if self._watermark is not None:
             for name in ("max_out_of_orderness_ms", "idle_timeout_ms"):
                 ms = getattr(self._watermark, name)
