@@ -251,6 +251,8 @@ class _ReadSplits(KeyedProcessFunction):
             raise SplitReadError(f"reader subtask {self._subtask} of an earlier attempt was closed: a later attempt "
                                  "took over its clients")
         key, text, stamp = element
+        if self._watermarks is not None:
+            self._watermarks.round(stamp)
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
         pacers = self._pacers
         for split, origin in self._members_of(key, text):
@@ -315,8 +317,11 @@ class _ReadSplits(KeyedProcessFunction):
         messages = reader.poll(self._source.max_records_per_poll, timeout_ms)
         self._split_metrics[split].record(messages)
         records = self._emitters[split].records(messages, first)
-        if self._watermarks and messages:
-            records = self._with_watermarks(split, records)
+        if self._watermarks is not None:
+            if messages:
+                records = self._with_watermarks(split, records)
+            else:
+                self._watermarks.found_nothing(split, time.monotonic())
         yield from records
         return messages
 
@@ -367,7 +372,7 @@ class _ReadSplits(KeyedProcessFunction):
         self._pacers[split] = TickPacer(source.poll_interval_ms)
         self._lag.track(split, reader.last_position)
         if self._watermarks:
-            self._watermarks.track(split, time.monotonic())
+            self._watermarks.track(split)
         if split not in self._split_metrics:
             label = split.removeprefix("persistent://")  # tenant/namespace/topic-partition-N
             metrics = self._split_metrics[split] = SplitMetrics(self._metrics.add_group("split", label),

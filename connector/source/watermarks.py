@@ -6,10 +6,16 @@ So each reader subtask tracks every split's event time itself (`SplitWatermarks`
 watermark that row allows (`WatermarkColumns`); the table's WATERMARK clause is that column, and Flink's watermark
 operator keeps the largest value seen.
 
-The watermark of a subtask is the smallest of its splits' largest event times, minus the bound. A split holds it
-back until it shows its first event time, and stops holding it once it has given no record for the idle timeout
-(from its next record on it holds it again; its records older than the watermark by then are late, as with
-Flink's own idleness). No Flink runtime here; times are epoch milliseconds.
+The watermark of a subtask is the smallest of its splits' largest event times, minus the bound. Rows carry no
+watermark until the subtask knows all of its splits: readers open splits as their reader keys' elements arrive, and
+all elements of one discovery round reach a subtask (through one FIFO channel) before any of the next, so the
+splits are all known once an element of a later round than the first arrives (`round`). A bounded read has one
+round only, so its rows carry none and its windows close at the end of the input. A split holds the watermark
+until it shows its first event time, and stops holding it once it is idle: its polls found nothing for the idle
+timeout. A split waiting behind the subtask's other work (a backlog read in turns, a busy machine) is not idle:
+only a poll that comes back empty counts. From its next record on an idle split holds the watermark again; its
+records older than the watermark by then are late, as with Flink's own idleness. No Flink runtime here; times are
+epoch milliseconds.
 """
 
 from __future__ import annotations
@@ -52,11 +58,11 @@ class WatermarkColumns:
 
 
 class _Split:
-    __slots__ = ("largest_ms", "last_record_s")
+    __slots__ = ("largest_ms", "quiet_since_s")
 
-    def __init__(self, now_s: float) -> None:
+    def __init__(self) -> None:
         self.largest_ms: int | None = None
-        self.last_record_s = now_s
+        self.quiet_since_s: float | None = None  # since when its polls have found nothing; None: not quiet
 
 
 class SplitWatermarks:
@@ -66,32 +72,50 @@ class SplitWatermarks:
         self._bound_ms = max_out_of_orderness_ms
         self._idle_s = idle_timeout_ms / 1000
         self._splits: dict[str, _Split] = {}
+        self._first_round: int | None = None
+        self._all_known = False
 
-    def track(self, split: str, now_s: float) -> None:
-        """`split` joins the subtask: it holds the watermark until its first event time or the idle timeout."""
-        self._splits[split] = _Split(now_s)
+    def round(self, stamp: int) -> None:
+        """An element of discovery round `stamp` (rounds grow) arrived, before its splits are stepped."""
+        if self._first_round is None:
+            self._first_round = stamp
+        elif stamp > self._first_round:
+            self._all_known = True
+
+    def track(self, split: str) -> None:
+        """`split` joins the subtask: it holds the watermark until its first event time, or until it is idle."""
+        self._splits[split] = _Split()
 
     def untrack(self, split: str) -> None:
         self._splits.pop(split, None)
 
+    def found_nothing(self, split: str, now_s: float) -> None:
+        """A poll of `split` came back empty."""
+        state = self._splits[split]
+        if state.quiet_since_s is None:
+            state.quiet_since_s = now_s
+
     def stamper(self, split: str, now_s: float) -> Callable[[int | None], int | None]:
         """For the records of one poll of `split`, called in their order: a record's event time (None if it has
-        none) -> the watermark it carries, or None while some split that is not idle has shown no event time.
-        Costs one pass over the subtask's splits per poll and O(1) per record."""
+        none) -> the watermark it carries, or None while the subtask may not know all its splits or some split
+        that is not idle has shown no event time. Costs one pass over the subtask's splits per poll and O(1) per
+        record."""
+        state = self._splits[split]
+        state.quiet_since_s = None
         others: int | None = None
-        held = False
+        held = not self._all_known
         for name, other in self._splits.items():
-            if name == split or now_s - other.last_record_s > self._idle_s:
+            if held:
+                break
+            if name == split or (other.quiet_since_s is not None and now_s - other.quiet_since_s > self._idle_s):
                 continue
             if other.largest_ms is None:
                 held = True
                 break
             others = other.largest_ms if others is None else min(others, other.largest_ms)
-        state = self._splits[split]
         bound = self._bound_ms
 
         def stamp(event_ms: int | None) -> int | None:
-            state.last_record_s = now_s
             if event_ms is not None and (state.largest_ms is None or event_ms > state.largest_ms):
                 state.largest_ms = event_ms
             if held or state.largest_ms is None:

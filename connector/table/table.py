@@ -48,7 +48,8 @@ DEFAULT_IDLE_TIMEOUT_MS = 5000
 @dataclass(frozen=True)
 class Watermark:
     """Event time from `column` (a timestamp column); watermarks `max_out_of_orderness_ms` behind the split furthest
-    behind; a split with no record for `idle_timeout_ms` does not hold them back (`connector.source.watermarks`)."""
+    behind; a split whose polls found nothing for `idle_timeout_ms` does not hold them back
+    (`connector.source.watermarks`)."""
 
     column: str
     max_out_of_orderness_ms: int
@@ -175,7 +176,8 @@ class PulsarTableBuilder:
     def set_watermark(self, column: str, max_out_of_orderness_ms: int,
                       idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS) -> PulsarTableBuilder:
         """Event time from `column` (a metadata time or a payload timestamp), watermarks per split, behind by at
-        most `max_out_of_orderness_ms`; a split with no record for `idle_timeout_ms` does not hold them back."""
+        most `max_out_of_orderness_ms`; a split whose polls found nothing for `idle_timeout_ms` does not hold them
+        back."""
         self._watermark = Watermark(column, max_out_of_orderness_ms, idle_timeout_ms)
         return self
 

@@ -1,4 +1,5 @@
-"""Per-split watermarks of one reader subtask: the smallest split's event time rules, idle splits step aside."""
+"""Per-split watermarks of one reader subtask: none before all its splits are known, then the smallest split's event
+time rules, and idle splits step aside."""
 
 from __future__ import annotations
 
@@ -18,9 +19,23 @@ def stamps(watermarks: SplitWatermarks, split: str, now_s: float, times: list[in
 
 def two_splits(idle_timeout_ms: int = 5000) -> SplitWatermarks:
     watermarks = SplitWatermarks(BOUND, idle_timeout_ms)
-    watermarks.track("a", 0.0)
-    watermarks.track("b", 0.0)
+    watermarks.round(1)
+    watermarks.track("a")
+    watermarks.track("b")
+    watermarks.round(2)  # a later discovery round: every split of the subtask is known
     return watermarks
+
+
+def test_rows_carry_no_watermark_until_an_element_of_a_later_discovery_round_arrives() -> None:
+    watermarks = SplitWatermarks(BOUND, 5000)
+    watermarks.round(7)
+    watermarks.track("a")
+    assert stamps(watermarks, "a", 0.1, [1000]) == [None]
+    watermarks.round(7)  # the same round: another of the subtask's keys may still name splits not seen yet
+    watermarks.track("b")
+    assert stamps(watermarks, "b", 0.2, [900]) == [None]
+    watermarks.round(8)
+    assert stamps(watermarks, "a", 0.3, [1100]) == [890]
 
 
 def test_a_split_that_has_shown_no_event_time_holds_the_watermark() -> None:
@@ -36,12 +51,21 @@ def test_the_split_furthest_behind_sets_the_watermark_while_a_backlog_is_read() 
     assert stamps(watermarks, "b", 0.4, [2500, 3500]) == [2490, 2990]
 
 
-def test_a_split_quiet_for_the_idle_timeout_no_longer_holds_the_watermark_until_its_next_record() -> None:
+def test_a_split_whose_polls_found_nothing_for_the_idle_timeout_stops_holding_until_its_next_record() -> None:
     watermarks = two_splits(idle_timeout_ms=5000)
-    assert stamps(watermarks, "a", 4.0, [1000]) == [None]
-    assert stamps(watermarks, "a", 5.5, [2000]) == [1990]
-    stamps(watermarks, "b", 6.0, [1500])
-    assert stamps(watermarks, "a", 6.5, [2500]) == [1490]
+    assert stamps(watermarks, "a", 4.0, [1000]) == [None]  # "b" has shown no event time
+    watermarks.found_nothing("b", 4.0)
+    assert stamps(watermarks, "a", 8.0, [2000]) == [None]  # quiet for 4 s only
+    watermarks.found_nothing("b", 8.5)  # still quiet since 4.0
+    assert stamps(watermarks, "a", 9.5, [2500]) == [2490]
+    assert stamps(watermarks, "b", 10.0, [1500]) == [1490]
+    assert stamps(watermarks, "a", 10.5, [3000]) == [1490]
+
+
+def test_a_split_waiting_behind_other_work_longer_than_the_idle_timeout_still_holds() -> None:
+    watermarks = two_splits(idle_timeout_ms=1000)
+    stamps(watermarks, "b", 0.0, [800])
+    assert stamps(watermarks, "a", 5.0, [2000]) == [790]  # "b" not polled for 5 s: not idle, it may have a backlog
 
 
 def test_a_removed_split_no_longer_holds_the_watermark() -> None:
@@ -60,7 +84,9 @@ def test_records_without_event_time_do_not_move_the_watermark_but_keep_their_spl
 
 def test_the_watermark_never_passes_a_split_own_largest_time_minus_the_bound() -> None:
     watermarks = SplitWatermarks(BOUND, 5000)
-    watermarks.track("only", 0.0)
+    watermarks.track("only")
+    watermarks.round(1)
+    watermarks.round(2)
     assert stamps(watermarks, "only", 0.1, [100, 50, 200]) == [90, 90, 190]
 
 
