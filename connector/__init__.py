@@ -3,7 +3,7 @@
 from connector.errors import (MessageDecodeError, PulsarAdminError, PulsarAuthenticationError, PulsarConfigError,
                               PulsarConnectorError, PulsarSinkError, PulsarSourceError, SplitReadError,
                               SplitStalledError, UnsupportedAvroType)
-from connector.formats import AvroRowSchema, JsonRowSchema
+from connector.formats import AvroRowSchema, JsonRowSchema, ProtobufRowSchema
 from connector.security import OAuth2ClientCredentials, PulsarSecurity
 from connector.serde import BytesSchema, DeserializationSchema, PulsarSchema, SerializationSchema, SimpleStringSchema
 from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, TopicRoutingMode
@@ -15,7 +15,8 @@ __all__ = [
     "AvroRowSchema", "BadMessagePolicy", "BytesSchema", "DeliveryGuarantee", "DeserializationSchema",
     "JsonRowSchema", "MessageDecodeError", "OAuth2ClientCredentials", "PulsarAdminError", "PulsarAuthenticationError",
     "PulsarConfigError", "PulsarConnectorError", "PulsarMessage", "PulsarSchema", "PulsarSecurity", "PulsarSink",
-    "PulsarSinkError", "PulsarSource", "PulsarSourceBuilder", "PulsarSourceError", "SerializationSchema",
+    "ProtobufRowSchema", "PulsarSinkError", "PulsarSource", "PulsarSourceBuilder", "PulsarSourceError",
+    "SerializationSchema",
     "SimpleStringSchema", "SplitReadError", "SplitStalledError", "StartCursor", "StopCursor", "TopicRoutingMode",
     "UnsupportedAvroType",
 ]

@@ -9,6 +9,7 @@ from connector.admin import PulsarAdmin, PulsarAdminError
 from connector.errors import PulsarConfigError
 from connector.formats.avro import AvroRowSchema
 from connector.formats.json import JsonRowSchema
+from connector.formats.protobuf import ProtobufRowSchema
 from connector.formats.schema_registry import registered_schema
 from connector.serde import BytesSchema, DeserializationSchema, SimpleStringSchema
 
@@ -32,17 +33,22 @@ class FromRegistry(DeserializationSchema):
 
 def schema_from_registry(admin: PulsarAdmin, topic: str) -> DeserializationSchema:
     """A deserializer for what `topic`'s registered schema describes: AVRO -> `AvroRowSchema`, JSON ->
-    `JsonRowSchema`, STRING -> `SimpleStringSchema`, none or BYTES -> `BytesSchema`; other types raise
-    `PulsarConfigError`."""
+    `JsonRowSchema`, PROTOBUF_NATIVE -> `ProtobufRowSchema`, STRING -> `SimpleStringSchema`, none or BYTES ->
+    `BytesSchema`; other types raise `PulsarConfigError`."""
     latest = registered_schema(admin, topic)
     kind = "BYTES" if latest is None else latest.schema.type
     if kind == "AVRO":
         return AvroRowSchema(latest.schema.definition).bind(admin, (topic,))
     if kind == "JSON":
         return JsonRowSchema.from_avro(latest.schema.definition)
+    if kind == "PROTOBUF_NATIVE":
+        return ProtobufRowSchema.from_definition(latest.schema.definition)
+    if kind == "PROTOBUF":
+        raise PulsarConfigError(f"topic {topic} has a PROTOBUF schema, which registers an Avro description without "
+                                "protobuf field numbers: read it with ProtobufRowSchema(YourMessageClass)")
     if kind == "STRING":
         return SimpleStringSchema()
     if kind == "BYTES":
         return BytesSchema()
     raise PulsarConfigError(f"topic {topic} has a registered schema of type {kind}; "
-                            "supported: AVRO, JSON, STRING, BYTES")
+                            "supported: AVRO, JSON, PROTOBUF_NATIVE, STRING, BYTES")

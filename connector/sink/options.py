@@ -37,7 +37,7 @@ SINK_OPTIONS: tuple[Option, ...] = (
            "function of each element as the sink receives it (a `PulsarMessage` or a plain value) -> topic; "
            "`PulsarMessage.topic` overrides both per message", default="one required"),
     Option("`set_serialization_schema`", "serializationSchema", "schema",
-           "`SimpleStringSchema()`, `BytesSchema()`, Avro/JSON row schemas or your own `SerializationSchema`",
+           "`SimpleStringSchema()`, `BytesSchema()`, Avro/JSON/protobuf row schemas or your own `SerializationSchema`",
            instance_of(SerializationSchema), default="required"),
     Option("`set_delivery_guarantee`", "deliveryGuarantee", "delivery_guarantee",
            "`NONE`, `AT_LEAST_ONCE`, `EXACTLY_ONCE` (below)", instance_of(DeliveryGuarantee)),

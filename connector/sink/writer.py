@@ -89,7 +89,8 @@ class PulsarWriter:
         if self._error is not None:
             raise self._error
         message = to_message(element)
-        payload = self._config.schema.serialize(message.value)
+        tombstone = message.value is None and message is element
+        payload = None if tombstone else self._config.schema.serialize(message.value)
         candidates = self._candidates(self._target_topics(element, message))
         sequence = sequenced.sequence_id if sequenced else self._written
         topic = self._config.router.route(message, candidates, sequence)
@@ -101,7 +102,8 @@ class PulsarWriter:
         if self._written - self._completed >= self._config.max_pending_messages:
             self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
         try:
-            producer.send_async(payload, self._callback(topic, len(payload)), **_send_arguments(message, sequenced))
+            producer.send_async(payload, self._callback(topic, 0 if tombstone else len(payload)),
+                                **_send_arguments(message, sequenced))
         except Exception as error:
             raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
         self._written += 1

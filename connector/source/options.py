@@ -29,7 +29,7 @@ SOURCE_OPTIONS: tuple[Option, ...] = (
            instance_of(StopCursor)),
     Option("`set_deserialization_schema` / `set_deserialization_schema_from_registry`", "deserializationSchema",
            "deserialization_schema", "`SimpleStringSchema()`, `BytesSchema()`, `AvroRowSchema`, `JsonRowSchema`, "
-           "your own `DeserializationSchema`, or the first topic's registered schema",
+           "`ProtobufRowSchema`, your own `DeserializationSchema`, or the first topic's registered schema",
            instance_of(DeserializationSchema), default="required"),
     Option("`set_partition_discovery_interval_ms`", "partitionDiscoveryIntervalMs", "discovery_interval_ms",
            "how often new partitions and topics are looked for", positive_int),

@@ -19,9 +19,13 @@ bounded reads for batch mode, bad-message policy, security). `build()` checks wi
 
 Event time (`set_watermark`) is tracked per split by the readers, which write into each row the watermark it
 allows (`connector.source.watermarks`); the table's WATERMARK is that hidden column, so reading a backlog split by
-split makes no record late. A split with no record for the idle timeout does not hold its subtask's watermark
-back; a reader subtask that sends no row at all (every split of it idle) does hold the job's back until one of its
-splits gets a record (the watermark travels in the rows).
+split makes no record late. A split whose polls found nothing for the idle timeout does not hold its subtask's
+watermark back; a reader subtask that sends no row at all (every split of it idle) does hold the job's back until
+one of its splits gets a record (the watermark travels in the rows).
+
+An upsert table (`set_upsert_key`) is the stream converted with `from_changelog_stream` in upsert mode, with that
+primary key: a message upserts its key, a tombstone deletes it (`connector.table.upsert`), so a query sees the
+latest row per key.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from dataclasses import dataclass, replace
 from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
-from pyflink.table import Schema, StreamTableEnvironment, Table
+from pyflink.table import ChangelogMode, Schema, StreamTableEnvironment, Table
 from pyflink.table.expressions import col
 
 from connector.errors import PulsarAdminError, PulsarConfigError
@@ -62,6 +66,7 @@ class PulsarTable:
 
     source: PulsarSource
     watermark: Watermark | None = None
+    upsert_key: tuple[str, ...] = ()
 
     @staticmethod
     def builder() -> PulsarTableBuilder:
@@ -114,10 +119,13 @@ class PulsarTable:
         return columns
 
     def schema(self) -> Schema:
-        """The schema `from_data_stream` gets: every column, and the watermark (the column the readers fill)."""
+        """The schema the stream converts with: every column (a primary key's NOT NULL), the primary key of an
+        upsert table, and the watermark (the column the readers fill)."""
         builder = Schema.new_builder()
         for name, sql_type in self.sql_columns():
-            builder.column(name, sql_type)
+            builder.column(name, f"{sql_type} NOT NULL" if name in self.upsert_key else sql_type)
+        if self.upsert_key:
+            builder.primary_key(*self.upsert_key)
         if self.watermark:
             builder.watermark(self.watermark.column, f"`{WATERMARK_COLUMN}`")
         return builder.build()
@@ -126,7 +134,11 @@ class PulsarTable:
         """The topics as a `Table` of `t_env` (after `check_broker`)."""
         checked = self.check_broker()
         env = StreamExecutionEnvironment(t_env._j_tenv.execEnv())  # the environment the table environment runs on
-        table = t_env.from_data_stream(checked.source.checked_stream(env), checked.schema())
+        stream = checked.source.checked_stream(env)
+        if self.upsert_key:
+            table = t_env.from_changelog_stream(stream, checked.schema(), ChangelogMode.upsert())
+        else:
+            table = t_env.from_data_stream(stream, checked.schema())
         return table.drop_columns(col(WATERMARK_COLUMN)) if self.watermark else table
 
     def register(self, t_env: StreamTableEnvironment, path: str) -> Table:
@@ -160,6 +172,7 @@ class PulsarTableBuilder:
         self._source: PulsarSource | PulsarSourceBuilder | None = None
         self._metadata: dict[str, str] = {}
         self._watermark: Watermark | None = None
+        self._upsert_key: tuple[str, ...] = ()
 
     def set_source(self, source: PulsarSource | PulsarSourceBuilder) -> PulsarTableBuilder:
         """The topics, cursors and the payload's deserializer, as for a DataStream (`set_emit_metadata` aside:
@@ -181,6 +194,14 @@ class PulsarTableBuilder:
         self._watermark = Watermark(column, max_out_of_orderness_ms, idle_timeout_ms)
         return self
 
+    def set_upsert_key(self, *columns: str) -> PulsarTableBuilder:
+        """Read the topics as an upsert table with this primary key (payload columns of type STRING, INT, LONG or
+        BOOLEAN): each message upserts the row of its key, a tombstone deletes it (`connector.table.upsert`)."""
+        if not columns:
+            raise PulsarConfigError("upsert: set_upsert_key needs the primary key's columns")
+        self._upsert_key = columns
+        return self
+
     def build(self) -> PulsarTable:
         if self._source is None:
             raise PulsarConfigError("source: required (set_source with a PulsarSource or its builder)")
@@ -194,6 +215,6 @@ class PulsarTableBuilder:
                 if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
                     raise PulsarConfigError(f"watermark: {name} must be an int >= 0, got {ms!r}")
         rows = TableRows(source.deserialization_schema, self._metadata,
-                         self._watermark.column if self._watermark else None)
-        return PulsarTable(replace(source, deserialization_schema=rows), self._watermark)
+                         self._watermark.column if self._watermark else None, self._upsert_key)
+        return PulsarTable(replace(source, deserialization_schema=rows), self._watermark, self._upsert_key)
 

@@ -36,8 +36,9 @@ def test_main_job_reads_stored_batched_orders_exactly_once(broker: Broker) -> No
     assert "OK: 20000 of 20000 orders exactly once, 0 duplicates, 0 missing, per-key order kept" in output
 
 
-def test_sql_over_topics_lists_describes_and_windows_the_orders(broker: Broker) -> None:
+def test_sql_over_topics_lists_describes_windows_and_upserts_the_orders(broker: Broker) -> None:
     output = run_example("sql_over_topics", broker, "--orders", "2000")
     assert re.search(r"\|\s+orders \|", output), output  # SHOW TABLES
     assert re.search(r"\|\s+event_time \| TIMESTAMP_LTZ\(3\) \*ROWTIME\* \|", output), output  # DESCRIBE
     assert "OK: 2000 orders, 150 customer windows, every sum equal to what was written" in output
+    assert "OK: the upsert table holds each customer's totals" in output

@@ -125,3 +125,16 @@ def test_exactly_once_does_not_send_what_the_broker_has_and_does_not_batch(monke
     assert [arguments["sequence_id"] for _, arguments in producer.sent] == [6, 7, 8]
     with pytest.raises(ValueError, match="Sequenced identity is required under EXACTLY_ONCE"):
         writer.write("no identity")
+
+
+def test_a_message_without_a_value_goes_out_as_a_tombstone_and_a_plain_none_is_serialized(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE)
+    writer.write(PulsarMessage(value=None, key='{"id":1}'))
+    with pytest.raises(AttributeError):  # SimpleStringSchema cannot serialize None: a plain None is no tombstone
+        writer.write(None)
+    producer = client.producers[f"{TOPIC}-partition-0"]
+    assert producer.sent == [(None, {"partition_key": '{"id":1}'})]
+    producer.complete_all()
+    assert writer.flush() == 1 and writer.acknowledged_bytes == 0

@@ -6,7 +6,7 @@ import pickle
 
 import pulsar
 import pytest
-from pyflink.common import Row, Types
+from pyflink.common import Row, RowKind, Types
 
 from connector import BytesSchema, JsonRowSchema, PulsarConfigError, SimpleStringSchema
 from connector.serde import DeserializationSchema
@@ -105,3 +105,28 @@ def test_rows_survive_pickling_with_their_columns() -> None:
     rows = pickle.loads(pickle.dumps(TableRows(JsonRowSchema(ORDER), {"k": "key"}, rowtime=None)))
     assert isinstance(rows.deserialize_message(Message(b'{"id": 1, "amount": 1.0}', key="x")), Row)
     assert rows.metadata == {"k": "key"}
+
+
+class Tombstone(Message):
+    def __init__(self, key: str) -> None:
+        super().__init__(b"", key)
+
+    def has_null_value(self) -> bool:
+        return True
+
+
+class Upsert(Message):
+    def has_null_value(self) -> bool:
+        return False
+
+
+def test_an_upsert_table_reads_a_row_as_an_update_and_a_tombstone_as_a_delete_of_its_key() -> None:
+    rows = TableRows(JsonRowSchema(ORDER), {"key": "key"}, upsert_key=("id",))
+    update = rows.deserialize_message(Upsert(b'{"id": 5, "amount": 2.5}', '{"id":5}'))
+    delete = rows.deserialize_message(Tombstone('{"id":5}'))
+    assert (update.get_row_kind(), tuple(update)) == (RowKind.UPDATE_AFTER, (5, 2.5, '{"id":5}'))
+    assert (delete.get_row_kind(), tuple(delete)) == (RowKind.DELETE, (5, None, '{"id":5}'))
+    with pytest.raises(ValueError, match="message key 'c7' is not an upsert key"):
+        rows.deserialize_message(Tombstone("c7"))
+    with pytest.raises(PulsarConfigError, match="primary key column amount is Double"):
+        TableRows(JsonRowSchema(ORDER), {}, upsert_key=("amount",)).columns()
