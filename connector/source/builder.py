@@ -42,6 +42,10 @@ from connector.urls import check_admin_url, check_service_url
 DEFAULT_DISCOVERY_INTERVAL_MS = 30_000  # the Java connector's partitionDiscoveryIntervalMs default
 
 
+DEFAULT_SOURCE_NAME = "pulsar-source"
+"""The source's name unless `set_source_name` gives one (a table's source is named after the table instead)."""
+
+
 @dataclass(frozen=True)
 class PulsarSource:
     """A validated source configuration. Immutable and picklable: it travels to every reader."""
@@ -66,7 +70,7 @@ class PulsarSource:
     split_stall_timeout_ms: int = 60_000
     fail_on_split_removal: bool = False
     lag_sample_interval_ms: int = 10_000
-    name: str = "pulsar-source"
+    name: str = DEFAULT_SOURCE_NAME
     client_config: dict[str, Any] = field(default_factory=dict)
     security: PulsarSecurity | None = None
     watermark_columns: WatermarkColumns | None = None

@@ -41,7 +41,7 @@ from pyflink.table.expressions import col
 from connector.errors import PulsarAdminError, PulsarConfigError
 from connector.formats.from_registry import FromRegistry
 from connector.formats.schema_registry import registered_schema
-from connector.source.builder import PulsarSource, PulsarSourceBuilder
+from connector.source.builder import DEFAULT_SOURCE_NAME, PulsarSource, PulsarSourceBuilder
 from connector.source.watermarks import WatermarkColumns
 from connector.table.metadata import METADATA
 from connector.table.rows import WATERMARK_COLUMN, TableRows
@@ -130,9 +130,15 @@ class PulsarTable:
             builder.watermark(self.watermark.column, f"`{WATERMARK_COLUMN}`")
         return builder.build()
 
-    def to_table(self, t_env: StreamTableEnvironment) -> Table:
-        """The topics as a `Table` of `t_env` (after `check_broker`)."""
+    def to_table(self, t_env: StreamTableEnvironment, name: str | None = None) -> Table:
+        """The topics as a `Table` of `t_env` (after `check_broker`). A source left unnamed (`set_source_name`) is
+        named `pulsar-table <name>`, or after its topics without a name: the operators of every table in a job
+        need their own state uids, which follow the source's name (keep it stable to restore from a savepoint)."""
         checked = self.check_broker()
+        if checked.source.name == DEFAULT_SOURCE_NAME:
+            subscription = checked.source.subscription
+            label = name or ",".join(subscription.topics) or subscription.pattern
+            checked = replace(checked, source=replace(checked.source, name=f"pulsar-table {label}"))
         env = StreamExecutionEnvironment(t_env._j_tenv.execEnv())  # the environment the table environment runs on
         stream = checked.source.checked_stream(env)
         if self.upsert_key:
@@ -143,7 +149,7 @@ class PulsarTable:
 
     def register(self, t_env: StreamTableEnvironment, path: str) -> Table:
         """`to_table`, registered as the temporary view `path` (e.g. "orders", or "cat.`db`.orders")."""
-        table = self.to_table(t_env)
+        table = self.to_table(t_env, path.replace("`", ""))
         t_env.create_temporary_view(path, table)
         return table
 
