@@ -12,6 +12,7 @@ subtask's watermark follows the split that just got its record).
 from __future__ import annotations
 
 import datetime
+import json
 import time
 from collections import Counter, defaultdict
 
@@ -178,3 +179,21 @@ def test_a_topic_without_a_registered_schema_is_refused_naming_it(broker: Broker
         .set_topics(topic).set_deserialization_schema_from_registry()).build())
     with pytest.raises(PulsarConfigError, match=f"topic {topic} has no registered schema"):
         table.register(table_env(RuntimeExecutionMode.STREAMING), "no_schema")
+
+
+@pytest.mark.parametrize("schema_type, refusal", [
+    ("PROTOBUF", "has a PROTOBUF schema, which registers an Avro description without protobuf field numbers: read "
+                 "it with ProtobufRowSchema"),
+    ("INT64", "has a registered schema of type INT64; supported: AVRO, JSON, PROTOBUF_NATIVE"),
+])
+def test_a_topic_with_an_unsupported_registered_schema_is_refused_naming_topic_and_type(
+        broker: Broker, schema_type: str, refusal: str) -> None:
+    topic = unique_topic("unsupported")
+    admin = PulsarAdmin(broker.admin_url)
+    admin.create_topic(topic)
+    admin.post_schema(topic, schema_type, json.dumps(Order.schema()) if schema_type == "PROTOBUF" else "")
+    table = (PulsarTable.builder().set_source(
+        PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
+        .set_topics(topic).set_deserialization_schema_from_registry()).build())
+    with pytest.raises(PulsarConfigError, match=f"topic {topic} {refusal}"):
+        table.register(table_env(RuntimeExecutionMode.STREAMING), "unsupported")
