@@ -12,8 +12,9 @@ class PulsarMessage:
     """One message to write.
 
     `value` is serialized with the sink's serialization schema; a `PulsarMessage` whose value is None is a tombstone
-    (a null value: on a compacted topic it deletes its key), a plain None element is serialized. `key` is the Pulsar message (partition) key and
-    decides the partition under key-hash routing; `ordering_key` is the Key_Shared ordering key.
+    (a null value: on a compacted topic it deletes its key), a plain None element is serialized. `key` is the
+    Pulsar message (partition) key and decides the partition under key-hash routing; `ordering_key` is the
+    Key_Shared ordering key.
     `event_time` is in milliseconds since the epoch; `deliver_after_ms` delays delivery to consumers.
     `topic`, when set, overrides the sink's topics and topic selector for this message. `sequence_key` names the
     deterministic sub-stream the message belongs to (the source split); EXACTLY_ONCE needs it unless the sink runs

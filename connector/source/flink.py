@@ -326,7 +326,8 @@ class _ReadSplits(KeyedProcessFunction):
         return messages
 
     def _with_watermarks(self, split: str, rows: Iterable[Any]) -> Iterable[Any]:
-        """`rows` of one poll of `split`, each with the watermark it allows written in (`connector.source.watermarks`)."""
+        """`rows` of one poll of `split`, each with the watermark it allows written in
+        (`connector.source.watermarks`)."""
         columns = self._source.watermark_columns
         stamp = self._watermarks.stamper(split, time.monotonic())
         time_index, watermark_index = columns.time_index, columns.watermark_index

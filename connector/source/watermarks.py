@@ -104,15 +104,14 @@ class SplitWatermarks:
         state.quiet_since_s = None
         others: int | None = None
         held = not self._all_known
-        for name, other in self._splits.items():
-            if held:
-                break
-            if name == split or (other.quiet_since_s is not None and now_s - other.quiet_since_s > self._idle_s):
-                continue
-            if other.largest_ms is None:
-                held = True
-                break
-            others = other.largest_ms if others is None else min(others, other.largest_ms)
+        if not held:
+            for name, other in self._splits.items():
+                if name == split or (other.quiet_since_s is not None and now_s - other.quiet_since_s > self._idle_s):
+                    continue
+                if other.largest_ms is None:
+                    held = True
+                    break
+                others = other.largest_ms if others is None else min(others, other.largest_ms)
         bound = self._bound_ms
 
         def stamp(event_ms: int | None) -> int | None:

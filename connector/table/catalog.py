@@ -62,8 +62,7 @@ class PulsarCatalog:
         self._source = source
         self._watermark = watermark
         # Checks the shared options once (no I/O) and gives their admin client.
-        template = copy.deepcopy(source).set_topics(f"{self.namespaces[0]}/-").set_deserialization_schema_from_registry()
-        self._admin: PulsarAdmin = template.build().new_admin()
+        self._admin: PulsarAdmin = self._source_of(f"{self.namespaces[0]}/-").build().new_admin()
         self._tables: dict[str, str] = {}  # view path -> topic
         t_env.execute_sql(f"CREATE CATALOG `{name}` WITH ('type' = 'generic_in_memory', "
                           f"'default-database' = '{self.namespaces[0]}')")
@@ -105,9 +104,12 @@ class PulsarCatalog:
         name = TopicName.parse(topic)
         return f"`{self.name}`.`{name.namespace}`.`{name.local}`"
 
+    def _source_of(self, topic: str) -> PulsarSourceBuilder:
+        """A copy of the shared source builder reading `topic` with its registered schema."""
+        return copy.deepcopy(self._source).set_topics(topic).set_deserialization_schema_from_registry()
+
     def _table_of(self, topic: str) -> PulsarTable:
-        source = copy.deepcopy(self._source).set_topics(topic).set_deserialization_schema_from_registry()
-        table = PulsarTable.builder().set_source(source).set_metadata_columns(*METADATA)
+        table = PulsarTable.builder().set_source(self._source_of(topic)).set_metadata_columns(*METADATA)
         if self._watermark is not None:
             table.set_watermark(self._watermark.column, self._watermark.max_out_of_orderness_ms,
                                 self._watermark.idle_timeout_ms)

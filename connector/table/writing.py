@@ -40,5 +40,6 @@ def write_upserts(t_env: StreamTableEnvironment, table: Table, sink: PulsarSink,
                for column in table._j_table.getResolvedSchema().getColumns()]
     check_primary_key(primary_key, columns)
     names = [name for name, _ in columns]
-    messages = t_env.to_changelog_stream(table).flat_map(UpsertMessages(names, primary_key), output_type=Types.PICKLED_BYTE_ARRAY())
+    messages = t_env.to_changelog_stream(table).flat_map(UpsertMessages(names, primary_key),
+                                                         output_type=Types.PICKLED_BYTE_ARRAY())
     return sink.sink_to(messages.name(f"{sink.config.sink_name}: upserts"))
