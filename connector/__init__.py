@@ -3,19 +3,21 @@
 from connector.errors import (MessageDecodeError, PulsarAdminError, PulsarAuthenticationError, PulsarConfigError,
                               PulsarConnectorError, PulsarSinkError, PulsarSourceError, SplitReadError,
                               SplitStalledError, UnsupportedAvroType)
-from connector.formats import AvroRowSchema, JsonRowSchema, ProtobufRowSchema
+from connector.formats import AvroRowSchema, DebeziumJsonSchema, JsonRowSchema, ProtobufRowSchema
 from connector.security import OAuth2ClientCredentials, PulsarSecurity
-from connector.serde import BytesSchema, DeserializationSchema, PulsarSchema, SerializationSchema, SimpleStringSchema
+from connector.serde import (BytesSchema, DeserializationSchema, PulsarSchema, Records, SerializationSchema,
+                             SimpleStringSchema)
 from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, TopicRoutingMode
 from connector.source.bad_message import BadMessagePolicy
 from connector.source.builder import PulsarSource, PulsarSourceBuilder
 from connector.source.cursor import StartCursor, StopCursor
 
 __all__ = [
-    "AvroRowSchema", "BadMessagePolicy", "BytesSchema", "DeliveryGuarantee", "DeserializationSchema",
+    "AvroRowSchema", "BadMessagePolicy", "BytesSchema", "DebeziumJsonSchema", "DeliveryGuarantee",
+    "DeserializationSchema",
     "JsonRowSchema", "MessageDecodeError", "OAuth2ClientCredentials", "PulsarAdminError", "PulsarAuthenticationError",
     "PulsarConfigError", "PulsarConnectorError", "PulsarMessage", "PulsarSchema", "PulsarSecurity", "PulsarSink",
-    "ProtobufRowSchema", "PulsarSinkError", "PulsarSource", "PulsarSourceBuilder", "PulsarSourceError",
+    "ProtobufRowSchema", "PulsarSinkError", "PulsarSource", "PulsarSourceBuilder", "PulsarSourceError", "Records",
     "SerializationSchema",
     "SimpleStringSchema", "SplitReadError", "SplitStalledError", "StartCursor", "StopCursor", "TopicRoutingMode",
     "UnsupportedAvroType",

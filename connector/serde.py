@@ -4,7 +4,9 @@ A `DeserializationSchema` turns one payload into one value; a `SerializationSche
 payload. Both also name the Flink type of the value (`None` means "any Python object", carried pickled),
 so the source can declare its output type and downstream operators get typed values.
 
-Optional extensions, with defaults that keep plain schemas working: a deserializer may look at the whole message
+A deserializer may return `Records` to emit zero or more records for one message (a change event's rows, nothing
+for a tombstone). Optional extensions, with defaults that keep plain schemas working: a deserializer may look at the
+whole message
 (`deserialize_message`, e.g. its schema version) and at the source's topics and their registered schemas when the
 source is built (`bind`); a serializer may name the Pulsar schema of what it writes (`pulsar_schema`), so it can be
 registered for Pulsar clients that read with a schema.
@@ -33,6 +35,10 @@ class PulsarSchema:
     properties: Mapping[str, str] = field(default_factory=dict)
 
 
+class Records(list):
+    """What a deserializer returns to emit zero or more records for one message, in order."""
+
+
 class DeserializationSchema(ABC):
     @abstractmethod
     def deserialize(self, payload: bytes) -> Any:
@@ -41,6 +47,10 @@ class DeserializationSchema(ABC):
     def produced_type(self) -> TypeInformation | None:
         """The Flink type of what `deserialize` returns, or None for pickled Python objects."""
         return None
+
+    def is_changelog(self) -> bool:
+        """True when its records are Rows with their `RowKind` set (a table reads them as a changelog)."""
+        return False
 
     def deserialize_message(self, message: pulsar.Message) -> Any:
         """The value of one message: `deserialize(message.data())` unless a schema needs more of the message."""

@@ -26,7 +26,6 @@ import hmac
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 from connector.admin import PulsarAdmin
 from connector.errors import PulsarAdminError
 from connector.security import PulsarSecurity
+from devtools.processes import log_tail, terminate
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "pulsar"
@@ -278,7 +278,7 @@ def start(broker: Broker) -> None:
     try:
         _wait_until_ready(broker, process)
     except BrokerError:
-        _terminate(process.pid)
+        terminate(process.pid)
         raise
     print(f"pulsar '{broker.name}' {PULSAR_VERSION} up at {broker.service_url}, admin {broker.admin_url} "
           f"(pid {process.pid}, {time.monotonic() - began:.1f} s)")
@@ -289,7 +289,7 @@ def _wait_until_ready(broker: Broker, process: subprocess.Popen) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise BrokerError(f"pulsar '{broker.name}' exited with {process.returncode} while starting; "
-                              f"log tail:\n{_log_tail(broker)}")
+                              f"log tail:\n{log_tail(broker.log_file)}")
         if broker.is_serving():
             try:
                 _round_trip(broker)
@@ -298,7 +298,7 @@ def _wait_until_ready(broker: Broker, process: subprocess.Popen) -> None:
                 last = error
         time.sleep(1)
     raise BrokerError(f"pulsar '{broker.name}' did not come up within {START_TIMEOUT_S} s "
-                      f"(last error: {locals().get('last')}); log tail:\n{_log_tail(broker)}")
+                      f"(last error: {locals().get('last')}); log tail:\n{log_tail(broker.log_file)}")
 
 
 def _round_trip(broker: Broker) -> None:
@@ -320,34 +320,12 @@ def _round_trip(broker: Broker) -> None:
     PulsarAdmin(broker.admin_url, security=security).delete_topic(topic)
 
 
-def _log_tail(broker: Broker, lines: int = 40) -> str:
-    try:
-        return "\n".join(broker.log_file.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _terminate(pid: int, timeout_s: float = 20) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    os.killpg(pid, signal.SIGKILL)
-
-
 def stop(broker: Broker) -> None:
     pid = broker.pid()
     if pid is None:
         print(f"pulsar '{broker.name}' is not running")
         return
-    _terminate(pid)
+    terminate(pid)
     broker.pid_file.unlink(missing_ok=True)
     print(f"pulsar '{broker.name}' stopped (pid {pid})")
 

@@ -252,6 +252,9 @@ class PulsarSourceBuilder:
         if self._topics and self._pattern is not None:
             raise PulsarConfigError("topics and topicPattern are both set; choose one")
         check_options(SOURCE_OPTIONS, options)
+        if options.get("emit_metadata") and options["deserialization_schema"].is_changelog():
+            raise PulsarConfigError("emitMetadata: a changelog deserializer's rows carry their row kind, which a "
+                                    "metadata row would hide; read metadata with the format's own columns")
         stall_ms = options.get("split_stall_timeout_ms", PulsarSource.split_stall_timeout_ms)
         lag_ms = options.get("lag_sample_interval_ms", PulsarSource.lag_sample_interval_ms)
         if stall_ms <= lag_ms:

@@ -13,6 +13,7 @@ import pulsar
 from pyflink.common import Row
 
 from connector.in_flight import IN_FLIGHT
+from connector.serde import Records
 from connector.source.bad_message import BadMessageHandler, Counter
 
 METADATA_FIELDS = ["value", "topic", "partition", "message_id", "key", "properties", "publish_time",
@@ -22,7 +23,8 @@ _MetadataRow = Row(*METADATA_FIELDS)  # a Row "class": rows it makes carry the f
 
 class RecordEmitter:
     """Decodes a split's messages in order. A message that does not decode counts in `decode_errors` and goes to
-    `bad_messages` (which raises under FAIL, or accounts for it and lets the emitter go on); it yields nothing."""
+    `bad_messages` (which raises under FAIL, or accounts for it and lets the emitter go on); it yields nothing. A
+    message the deserializer decodes to `Records` yields each of them."""
 
     def __init__(self, deserialize: Callable[[pulsar.Message], Any], with_metadata: bool,
                  bad_messages: BadMessageHandler, decode_errors: Counter) -> None:
@@ -44,10 +46,12 @@ class RecordEmitter:
                 self._decode_errors.inc()
                 self._bad_messages.handle(message, error)
                 continue
+            values = value if type(value) is Records else (value,)
             if not self._with_metadata:
-                yield value
+                yield from values
                 continue
             message_id = message.message_id()
-            yield _MetadataRow(value, message.topic_name(), message_id.partition(), message_id.serialize(),
-                               message.partition_key() or None, dict(message.properties()),
-                               message.publish_timestamp(), message.event_timestamp())
+            for value in values:
+                yield _MetadataRow(value, message.topic_name(), message_id.partition(), message_id.serialize(),
+                                   message.partition_key() or None, dict(message.properties()),
+                                   message.publish_timestamp(), message.event_timestamp())

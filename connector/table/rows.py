@@ -4,7 +4,10 @@
 field; any other typed payload (STRING, BYTES) gives one column named `value`. A table with event time has one
 more column last, `WATERMARK_COLUMN`, which the reader fills (`connector.source.watermarks`). An upsert table
 (`upsert_key`: its primary key's payload columns) reads a message as an UPDATE_AFTER row of its key and a tombstone
-as a DELETE row that holds only the key its message key names (`connector.table.upsert`). No Flink runtime here.
+as a DELETE row that holds only the key its message key names (`connector.table.upsert`). A changelog payload
+(`is_changelog`, e.g. Debezium JSON) gives `Records` of rows that keep its row kinds; with an upsert key it leaves
+out UPDATE_BEFORE rows, so that each change upserts or deletes its key and one delivered twice counts once (Flink
+then keeps the latest row per key). No Flink runtime here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pyflink.common.typeinfo import RowTypeInfo, TypeInformation
 
 from connector.admin import PulsarAdmin
 from connector.errors import PulsarConfigError
-from connector.serde import DeserializationSchema
+from connector.serde import DeserializationSchema, Records
 from connector.table.metadata import METADATA
 from connector.table.upsert import check_primary_key, decode_key, kind_of_type_info
 
@@ -91,6 +94,9 @@ class TableRows(DeserializationSchema):
         names, types = zip(*self.columns())
         return Types.ROW_NAMED(list(names), list(types))
 
+    def is_changelog(self) -> bool:
+        return self.payload.is_changelog()
+
     def deserialize(self, payload: bytes) -> Any:
         raise PulsarConfigError("a table row needs the whole message (deserialize_message), not only its payload")
 
@@ -102,8 +108,9 @@ class TableRows(DeserializationSchema):
             payload_names = [name for name, _ in self.payload_columns()]
             self._key_positions = [payload_names.index(column) for column in self.upsert_key]
             self._payload_width = len(payload_names)
+            self._changelog = self.payload.is_changelog()
         watermark = () if self.rowtime is None else (None,)
-        if self.upsert_key and message.has_null_value():
+        if self.upsert_key and not self._changelog and message.has_null_value():
             fields: list[Any] = [None] * self._payload_width
             for position, value in zip(self._key_positions, decode_key(message.partition_key(), self.upsert_key)):
                 fields[position] = value
@@ -111,10 +118,19 @@ class TableRows(DeserializationSchema):
             row.set_row_kind(RowKind.DELETE)
             return row
         value = self.payload.deserialize_message(message)
+        if type(value) is Records:  # a changelog format's rows, with their kinds
+            metadata = [read(message) for read in self._readers]
+            return Records(self._change_row(change, metadata, watermark) for change in value
+                           if not (self.upsert_key and change.get_row_kind() is RowKind.UPDATE_BEFORE))
         fields = list(value) if self._flatten else [value]
         row = self._row(*fields, *(read(message) for read in self._readers), *watermark)
         if self.upsert_key:
             row.set_row_kind(RowKind.UPDATE_AFTER)
+        return row
+
+    def _change_row(self, change: Row, metadata: list[Any], watermark: tuple[None, ...]) -> Row:
+        row = self._row(*change, *metadata, *watermark)
+        row.set_row_kind(change.get_row_kind())
         return row
 
     def __getstate__(self) -> dict[str, Any]:

@@ -25,7 +25,10 @@ one of its splits gets a record (the watermark travels in the rows).
 
 An upsert table (`set_upsert_key`) is the stream converted with `from_changelog_stream` in upsert mode, with that
 primary key: a message upserts its key, a tombstone deletes it (`connector.table.upsert`), so a query sees the
-latest row per key.
+latest row per key. A changelog payload (e.g. `DebeziumJsonSchema`: inserts, updates and deletes of a database
+table) is converted with `from_changelog_stream` in the all-kinds mode, so aggregates retract what is updated or
+deleted; with an upsert key (the table's primary key) each change upserts or deletes its key instead, which makes a
+change delivered twice count once.
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ class PulsarTable:
         stream = checked.source.checked_stream(env)
         if self.upsert_key:
             table = t_env.from_changelog_stream(stream, checked.schema(), ChangelogMode.upsert())
+        elif self.rows.is_changelog():
+            table = t_env.from_changelog_stream(stream, checked.schema(), ChangelogMode.all())
         else:
             table = t_env.from_data_stream(stream, checked.schema())
         return table.drop_columns(col(WATERMARK_COLUMN)) if self.watermark else table
@@ -202,7 +207,9 @@ class PulsarTableBuilder:
 
     def set_upsert_key(self, *columns: str) -> PulsarTableBuilder:
         """Read the topics as an upsert table with this primary key (payload columns of type STRING, INT, LONG or
-        BOOLEAN): each message upserts the row of its key, a tombstone deletes it (`connector.table.upsert`)."""
+        BOOLEAN): each message upserts the row of its key, a tombstone deletes it (`connector.table.upsert`). With a
+        changelog payload (Debezium) each change upserts or deletes its row, so a change delivered twice counts
+        once."""
         if not columns:
             raise PulsarConfigError("upsert: set_upsert_key needs the primary key's columns")
         self._upsert_key = columns

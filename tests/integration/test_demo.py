@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devtools.debezium_server import DebeziumServer
+from devtools.postgres_server import Postgres
 from devtools.pulsar_standalone import Broker
 from tests.user_environment import user_environment
 
@@ -23,7 +25,7 @@ def run_example(name: str, broker: Broker, *args: str) -> str:
                "--service-url", broker.service_url, "--admin-url", broker.admin_url]
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=LIMIT_S,
-                              env=user_environment())
+                              env={**user_environment(), "PYTHONPATH": str(ROOT)})  # as `./dev example` sets it
     except subprocess.TimeoutExpired as error:
         raise AssertionError(f"{name} did not finish within {LIMIT_S} s; its output so far:\n"
                              f"{(error.stdout or b'').decode(errors='replace')[-3000:]}") from None
@@ -42,3 +44,15 @@ def test_sql_over_topics_lists_describes_windows_and_upserts_the_orders(broker: 
     assert re.search(r"\|\s+event_time \| TIMESTAMP_LTZ\(3\) \*ROWTIME\* \|", output), output  # DESCRIBE
     assert "OK: 2000 orders, 150 customer windows, every sum equal to what was written" in output
     assert "OK: the upsert table holds each customer's totals" in output
+
+
+def test_cdc_to_pulsar_answers_as_the_database_does(broker: Broker) -> None:
+    postgres = Postgres("example", 25434)
+    debezium = DebeziumServer("example", 28091, broker.service_url, postgres)
+    try:
+        output = run_example("cdc_to_pulsar", broker, "--postgres", "example:25434", "--debezium", "example:28091")
+    finally:
+        debezium.wipe()
+        postgres.wipe()
+    assert re.search(r"OK: the job's orders per region, from the change topics, equal the database's \(4 regions\)",
+                     output), output

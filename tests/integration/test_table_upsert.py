@@ -9,23 +9,22 @@ customers whose total crosses it are deleted (a tombstone), the rest updated ord
 
 from __future__ import annotations
 
-import os
 import time
 
 import pulsar
 import pytest
 from pulsar.schema import AvroSchema
-from pyflink.common import RowKind, Types
+from pyflink.common import Types
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
-from pyflink.table import DataTypes, StreamTableEnvironment
-from pyflink.table.udf import udf
+from pyflink.table import StreamTableEnvironment
 
-from connector import JsonRowSchema, PulsarConfigError, PulsarSink, PulsarSource, StopCursor
+from connector import JsonRowSchema, PulsarConfigError, PulsarSink, PulsarSource
 from connector.admin import PulsarAdmin
 from connector.table import PulsarTable, write_upserts
 from devtools.pulsar_standalone import Broker
 from tests.conftest import unique_topic
+from tests.integration.table_helpers import job_failing_once, read_upsert_table
 from tests.integration.test_table_sql import Order
 
 PARTITIONS = 4
@@ -100,20 +99,8 @@ def test_a_changelog_written_as_upserts_through_a_failure_converges_and_reads_ba
     assert 0 < len(expected) < len(CUSTOMERS), "the data must leave some customers and delete others"
     results = unique_topic("customer-totals")
     PulsarAdmin(storage_broker.admin_url).create_partitioned_topic(results, PARTITIONS)
-    marker = str(tmp_path / "failed")
-
-    @udf(result_type=DataTypes.BOOLEAN())
-    def fail_once(order_id: int) -> bool:
-        if order_id == FAIL_AT_ORDER and not os.path.exists(marker):
-            open(marker, "x").close()
-            raise RuntimeError(f"injected failure at order {order_id}")
-        return True
-
-    env = StreamExecutionEnvironment.get_execution_environment()
-    env.set_parallelism(2)
-    env.enable_checkpointing(500)
-    t_env = StreamTableEnvironment.create(env)
-    t_env.create_temporary_function("fail_once", fail_once)
+    marker = tmp_path / "failed"
+    env, t_env = job_failing_once(marker, FAIL_AT_ORDER)
     source = (PulsarSource.builder().set_service_url(storage_broker.service_url)
               .set_admin_url(storage_broker.admin_url).set_topics(topic).set_deserialization_schema_from_registry())
     PulsarTable.builder().set_source(source).build().register(t_env, "orders")
@@ -133,25 +120,11 @@ def test_a_changelog_written_as_upserts_through_a_failure_converges_and_reads_ba
             time.sleep(2)
     finally:
         job.cancel().result()
-    assert os.path.exists(marker), "the failure was injected"
+    assert marker.exists(), "the failure was injected"
     assert table == {key_of(customer): totals for customer, totals in expected.items()}, \
         f"after 180 s the topic's latest rows per key are {table}"
 
-    read_env = StreamExecutionEnvironment.get_execution_environment()
-    read_env.set_parallelism(2)
-    read_back = StreamTableEnvironment.create(read_env)
-    (PulsarTable.builder()
-     .set_source(PulsarSource.builder().set_service_url(storage_broker.service_url)
-                 .set_admin_url(storage_broker.admin_url).set_topics(results)
-                 .set_deserialization_schema(JsonRowSchema(TOTALS)).set_bounded_stop_cursor(StopCursor.latest()))
-     .set_upsert_key("customer").build().register(read_back, "totals"))
-    final: dict[str, tuple[int, int]] = {}
-    with read_back.sql_query("SELECT customer, orders, cents FROM totals").execute().collect() as rows:
-        for row in rows:
-            if row.get_row_kind() in (RowKind.INSERT, RowKind.UPDATE_AFTER):
-                final[row[0]] = (row[1], row[2])
-            else:
-                final.pop(row[0], None)
+    final = read_upsert_table(storage_broker, results, TOTALS, "customer")
     assert final == expected
 
     admin = PulsarAdmin(storage_broker.admin_url)

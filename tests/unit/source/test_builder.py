@@ -1,6 +1,7 @@
 import pytest
+from pyflink.common import Types
 
-from connector import PulsarConfigError, PulsarSource, SimpleStringSchema, StartCursor, StopCursor
+from connector import DebeziumJsonSchema, PulsarConfigError, PulsarSource, SimpleStringSchema, StartCursor, StopCursor
 from connector.formats.from_registry import FromRegistry
 
 
@@ -22,6 +23,8 @@ def valid():
     (lambda b: b.set_split_stall_timeout_ms(5000), "splitStallTimeoutMs .* must exceed lagSampleIntervalMs"),
     (lambda b: b.set_topics().set_topic_pattern("persistent://public/default/o.*")
      .set_deserialization_schema_from_registry(), "from the registry needs fixed topics"),
+    (lambda b: b.set_emit_metadata().set_deserialization_schema(
+        DebeziumJsonSchema(Types.ROW_NAMED(["id"], [Types.INT()]))), "emitMetadata: a changelog deserializer"),
 ])
 def test_bad_option_is_named(change, message: str) -> None:
     with pytest.raises(PulsarConfigError, match=message):

@@ -9,6 +9,7 @@ import pytest
 
 from connector.errors import MessageDecodeError
 from connector.in_flight import IN_FLIGHT
+from connector.serde import Records
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.split_metrics import SplitMetrics
@@ -85,6 +86,15 @@ def test_while_a_record_is_yielded_in_flight_names_its_message_number() -> None:
     emit, _, _ = emitter(BadMessagePolicy.SKIP)
     messages = [Message(b'{"n": 1}', 1), Message(b"not json", 2), Message(b'{"n": 3}', 3)]
     assert [(record["n"], IN_FLIGHT.ordinal) for record in emit.records(messages, 11)] == [(1, 11), (3, 13)]
+
+
+def test_a_message_decoded_to_records_yields_each_in_order_under_its_own_number_and_none_for_an_empty_one() -> None:
+    def changes(message: Message) -> Records:
+        return Records(json.loads(message.data()))
+
+    emit = RecordEmitter(changes, False, BadMessageHandler(BadMessagePolicy.FAIL, "changes", Count(), Count()), Count())
+    messages = [Message(b'["a", "b"]', 1), Message(b"[]", 2), Message(b'["c"]', 3)]
+    assert [(record, IN_FLIGHT.ordinal) for record in emit.records(messages, 5)] == [("a", 5), ("b", 5), ("c", 7)]
 
 
 def test_a_bad_message_under_fail_raises_after_the_good_ones_before_it() -> None:

@@ -8,7 +8,7 @@ import pulsar
 import pytest
 from pyflink.common import Row, RowKind, Types
 
-from connector import BytesSchema, JsonRowSchema, PulsarConfigError, SimpleStringSchema
+from connector import BytesSchema, DebeziumJsonSchema, JsonRowSchema, PulsarConfigError, SimpleStringSchema
 from connector.serde import DeserializationSchema
 from connector.table.metadata import METADATA
 from connector.table.rows import VALUE_COLUMN, WATERMARK_COLUMN, TableRows
@@ -130,3 +130,27 @@ def test_an_upsert_table_reads_a_row_as_an_update_and_a_tombstone_as_a_delete_of
         rows.deserialize_message(Tombstone("c7"))
     with pytest.raises(PulsarConfigError, match="primary key column amount is Double"):
         TableRows(JsonRowSchema(ORDER), {}, upsert_key=("amount",)).columns()
+
+
+def test_a_changelog_payload_gives_one_row_per_change_with_its_kind_and_the_metadata_of_its_message() -> None:
+    rows = TableRows(DebeziumJsonSchema(ORDER, metadata=["source.table"]), {"key": "key"})
+    update = (b'{"op": "u", "before": {"id": 5, "amount": 2.5}, "after": {"id": 5, "amount": 3.0}, '
+              b'"source": {"table": "orders"}}')
+    changes = rows.deserialize_message(Upsert(update, '{"id":5}'))
+    assert rows.is_changelog()
+    assert [(row.get_row_kind(), tuple(row)) for row in changes] == [
+        (RowKind.UPDATE_BEFORE, (5, 2.5, "orders", '{"id":5}')), (RowKind.UPDATE_AFTER, (5, 3.0, "orders", '{"id":5}'))]
+    assert rows.deserialize_message(Tombstone('{"id":5}')) == []
+
+
+def test_a_changelog_with_an_upsert_key_leaves_out_update_befores_so_each_change_upserts_or_deletes_its_key() -> None:
+    rows = TableRows(DebeziumJsonSchema(ORDER), {}, upsert_key=("id",))
+    rows.columns()
+    update = b'{"op": "u", "before": {"id": 5, "amount": 2.5}, "after": {"id": 5, "amount": 3.0}}'
+    delete = b'{"op": "d", "before": {"id": 5, "amount": 3.0}, "after": null}'
+    debezium_key = '{"schema": {"type": "struct"}, "payload": {"id": 5}}'
+    assert [(row.get_row_kind(), tuple(row)) for row in rows.deserialize_message(Upsert(update, debezium_key))] == [
+        (RowKind.UPDATE_AFTER, (5, 3.0))]
+    assert [(row.get_row_kind(), tuple(row)) for row in rows.deserialize_message(Upsert(delete, debezium_key))] == [
+        (RowKind.DELETE, (5, 3.0))]
+    assert rows.deserialize_message(Tombstone(debezium_key)) == []  # Debezium's key is no upsert key: not read
