@@ -33,6 +33,8 @@ Figures:
 - checkpoint duration: the REST API of the job's mini cluster (end-to-end duration, median and max).
 - recovery: after the latency window the map raises once; time from the raise to the first record the map sees
   after the restore (from the last completed checkpoint).
+- change events: Debezium JSON change events through the changelog decode into a SQL aggregate, next to plain JSON
+  rows through the same aggregate, half as many messages as records, at most 200,000 (benchmarks/cdc.py).
 - checkpoints under backpressure: our EXACTLY_ONCE pipeline (unbounded, source defaults) over a backlog written
   before it starts, checkpoints every second; end-to-end duration p50/p99/max (REST API) until the last record.
 Writes results/bench-<time>.{md,json,png} and results/latest.{md,json,png}; prints the table.
@@ -60,7 +62,7 @@ from pathlib import Path
 
 import pulsar
 
-from benchmarks import engines, sink_writer
+from benchmarks import cdc, engines, sink_writer
 from connector.admin import PulsarAdmin
 from devtools.pulsar_standalone import Broker, start, stop
 
@@ -127,8 +129,12 @@ def client() -> pulsar.Client:
 
 
 def new_topic(admin: PulsarAdmin, what: str, namespace: str = NAMESPACE, partitions: int = PARTITIONS) -> str:
+    """A fresh topic; `partitions` 0: not partitioned."""
     topic = f"persistent://{namespace}/bench-{uuid.uuid4().hex[:8]}-{what}"
-    admin.create_partitioned_topic(topic, partitions)
+    if partitions:
+        admin.create_partitioned_topic(topic, partitions)
+    else:
+        admin.create_topic(topic)
     return topic
 
 
@@ -869,6 +875,8 @@ def markdown(report: dict) -> str:
                   "| what | records/s | vs raw send |", "|---|---:|---:|"]
         lines += [f"| {label} | {rate:,.0f} | {rate / raw:.2f} |" for label, rate in rates.items()]
         lines.append("")
+    if report.get("cdc"):
+        lines += cdc.markdown(report["cdc"])
     if report.get("scaling"):
         lines += ["## Many partitions", "",
                   f"Source-only jobs over the same records of 100 B in {SCALING_PARTITIONS} partitions instead of "
@@ -966,6 +974,7 @@ def main() -> None:
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-partitions CPU runs")
     parser.add_argument("--no-scaling", action="store_true", help="skip the source runs over many partitions")
     parser.add_argument("--no-sink-alone", action="store_true", help="skip the sink-alone vs raw send figures")
+    parser.add_argument("--no-cdc", action="store_true", help="skip the change-event (Debezium JSON) figures")
     parser.add_argument("--low-rate", type=int, default=10, help="rate of the low-traffic latency runs (records/s)")
     parser.add_argument("--profile", action="store_true", help="only profile throughput runs (100 B) with py-spy")
     args = parser.parse_args()
@@ -1014,6 +1023,10 @@ def main() -> None:
                 BROKER.service_url, BROKER.admin_url, records, 100,
                 lambda guarantee: new_topic(admin, "sink", output_namespace(admin, guarantee.name)))
             print(f"    {report['sink_alone']}", flush=True)
+        if not args.no_cdc:
+            print(f"[{time.strftime('%H:%M:%S')}] change events (Debezium JSON) vs plain JSON into SQL ...", flush=True)
+            report["cdc"] = cdc.figures(BROKER.service_url, BROKER.admin_url, min(records // 2, 200_000),
+                                        lambda label: new_topic(admin, label, partitions=0))
         if not args.no_scaling:
             report["scaling"] = scaling_runs(admin, pulsar_sources, records)
         if not args.no_latency:

@@ -4,7 +4,8 @@
 
 Uses Debian's PostgreSQL server binaries (the newest /usr/lib/postgresql/<major>/bin; when none is installed and
 this runs as root with apt-get, `postgresql-15` is installed). Each named instance keeps its data directory, Unix
-socket and log under .cache/postgres/<name>/ and listens on 127.0.0.1 only, with trust authentication for user
+socket and log under .cache/postgres/<name>/ (as root in a checkout the `postgres` OS user cannot traverse, under
+/tmp/pyflink-pulsar-postgres-<checkout hash>/<name>/ instead) and listens on 127.0.0.1 only, with trust authentication for user
 `postgres` (normal and replication connections), `wal_level=logical` and a database `app` made on start.
 `start` returns once `select 1` answers; it is a no-op when that instance is already running. `stop` is a fast
 shutdown (`pg_ctl stop -m fast`); `wipe` stops it and removes its folder.
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import os
 import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +81,7 @@ class Postgres:
 
     @property
     def home(self) -> Path:
-        return CACHE / self.name
+        return instances_root() / self.name
 
     @property
     def data_dir(self) -> Path:
@@ -158,7 +161,6 @@ class Postgres:
         """Make the instance folder (owned by the postgres OS user when root), run initdb once, write the config."""
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if _as_root():
-            _check_traversable(self.home)
             self.log_file.touch(exist_ok=True)
             _give_to_owner(self.home, self.socket_dir, self.log_file)
         if not (self.data_dir / "PG_VERSION").exists():
@@ -212,9 +214,12 @@ class Postgres:
         return serving
 
     def wipe(self) -> None:
-        """Stop this instance and remove its folder (data, socket, log)."""
+        """Stop this instance and remove its folder (data, socket, log), and an emptied temporary root."""
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+        root = instances_root()
+        if root != CACHE and root.exists() and not any(root.iterdir()):
+            root.rmdir()
 
 
 def _give_to_owner(*paths: Path) -> None:
@@ -223,13 +228,32 @@ def _give_to_owner(*paths: Path) -> None:
         os.chown(path, owner.pw_uid, owner.pw_gid)
 
 
-def _check_traversable(path: Path) -> None:
-    """The postgres OS user must reach `path`: every ancestor it does not own needs the others' execute bit."""
-    uid = pwd.getpwnam(OS_USER).pw_uid
-    for folder in path.parents:
-        if folder.stat().st_uid != uid and not folder.stat().st_mode & 0o001:
-            raise PostgresError(f"the '{OS_USER}' OS user cannot traverse {folder} (mode "
-                                f"{oct(folder.stat().st_mode & 0o777)}); run `chmod o+x {folder}`")
+@functools.cache
+def instances_root() -> Path:
+    """Where the instances live: .cache/postgres/, or, when this runs as root and the `postgres` OS user cannot
+    traverse the checkout's folders (a private parent, e.g. one made by mktemp -d), a folder named after the checkout
+    in the system's temporary directory, which that user can reach."""
+    if not _as_root() or _traversable_by_owner(CACHE):
+        return CACHE
+    digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"pyflink-pulsar-postgres-{digest}"
+    root.mkdir(mode=0o711, exist_ok=True)
+    return root
+
+
+def _traversable_by_owner(path: Path) -> bool:
+    """Whether the postgres OS user can reach `path`: every existing ancestor it does not own lets others through."""
+    uid = pwd.getpwnam(OS_USER).pw_uid if _has_os_user() else -1
+    return all(folder.stat().st_uid == uid or folder.stat().st_mode & 0o001
+               for folder in path.parents if folder.exists())
+
+
+def _has_os_user() -> bool:
+    try:
+        pwd.getpwnam(OS_USER)
+    except KeyError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
