@@ -59,13 +59,16 @@ def _source_field(name: str) -> Callable[[Mapping[str, Any]], Any]:
     return lambda event: (event.get("source") or {}).get(name)
 
 
+_source_ts_ms = _source_field("ts_ms")
+
+
 def _millis(value: Any) -> Instant | None:
     return None if value is None else Instant.of_epoch_milli(int(value))
 
 
 METADATA: dict[str, tuple[TypeInformation, Callable[[Mapping[str, Any]], Any]]] = {
     "ingestion-timestamp": (Types.INSTANT(), lambda event: _millis(event.get("ts_ms"))),
-    "source.timestamp": (Types.INSTANT(), lambda event: _millis((event.get("source") or {}).get("ts_ms"))),
+    "source.timestamp": (Types.INSTANT(), lambda event: _millis(_source_ts_ms(event))),
     "source.database": (Types.STRING(), _source_field("db")),
     "source.schema": (Types.STRING(), _source_field("schema")),
     "source.table": (Types.STRING(), _source_field("table")),
@@ -97,12 +100,16 @@ def _decimal(value: Any, schema_name: str) -> decimal.Decimal:
     return decimal.Decimal(str(value))
 
 
+_days = _expect(int, "days since the epoch")
+_count = _expect(int, "a timestamp number")
+
+
 def _date(value: Any, schema_name: str) -> datetime.date:
-    return (EPOCH + datetime.timedelta(days=_expect(int, "days since the epoch")(value, schema_name))).date()
+    return (EPOCH + datetime.timedelta(days=_days(value, schema_name))).date()
 
 
 def _timestamp(value: Any, schema_name: str) -> datetime.datetime:
-    count = _expect(int, "a timestamp number")(value, schema_name)
+    count = _count(value, schema_name)
     micros_per_unit = _TIMESTAMP_UNITS.get(schema_name, 1)
     return EPOCH + datetime.timedelta(microseconds=count * micros_per_unit)
 

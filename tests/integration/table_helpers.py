@@ -1,10 +1,12 @@
 """What the table tests that write upserts share: a SQL job environment with a function that fails once, and
-reading a topic back as an upsert table."""
+reading a topic back, with plain Readers or as an upsert table."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import pulsar
 
 from pyflink.common import RowKind
 from pyflink.common.typeinfo import RowTypeInfo
@@ -34,6 +36,35 @@ def job_failing_once(marker: Path, fail_at: int) -> tuple[StreamExecutionEnviron
     t_env = StreamTableEnvironment.create(env)
     t_env.create_temporary_function("fail_once", fail_once)
     return env, t_env
+
+
+def latest_per_key(broker: Broker, topic: str, partitions: int, row_type: RowTypeInfo,
+                   compacted: bool = False) -> tuple[dict[str, tuple], int]:
+    """The upserts in `topic` (JSON rows of `row_type`, key first) read from the start with plain Readers: (message
+    key -> the other columns of its latest live row, in key order; keyed messages read).
+
+    A compacted read of batched messages also returns, in pulsar-client 3.13, each message compaction removed from
+    a batch as an empty message without a key (the Java client skips them); those are not counted."""
+    client = pulsar.Client(broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
+    rows = JsonRowSchema(row_type)
+    table: dict[str, tuple] = {}
+    read = 0
+    try:
+        for partition in range(partitions):
+            reader = client.create_reader(f"{topic}-partition-{partition}", pulsar.MessageId.earliest,
+                                          is_read_compacted=compacted)
+            while reader.has_message_available():
+                message = reader.read_next(10_000)
+                if compacted and not message.partition_key() and not message.data():
+                    continue  # a message compaction removed from its batch
+                read += 1
+                if message.has_null_value():
+                    table.pop(message.partition_key(), None)
+                else:
+                    table[message.partition_key()] = tuple(rows.deserialize(message.data()))[1:]
+    finally:
+        client.close()
+    return dict(sorted(table.items())), read
 
 
 def read_upsert_table(broker: Broker, topic: str, row_type: RowTypeInfo, key: str) -> dict[object, tuple]:

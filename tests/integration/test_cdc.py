@@ -28,7 +28,7 @@ from devtools.debezium_server import DebeziumServer
 from devtools.postgres_server import Postgres
 from devtools.pulsar_standalone import Broker
 from tests.conftest import unique_topic
-from tests.integration.table_helpers import job_failing_once, read_upsert_table
+from tests.integration.table_helpers import job_failing_once, latest_per_key, read_upsert_table
 
 SNAPSHOT_ORDERS = 2_000
 CUSTOMERS = 40
@@ -142,23 +142,9 @@ def wait_for_the_last_change(broker: Broker, topic: str) -> Counter:
 
 
 def latest_per_region(broker: Broker, topic: str) -> dict[str, tuple[int, int]]:
-    """The result topic read from the start: the latest live row per key."""
-    client = pulsar.Client(broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
-    table: dict[str, tuple[int, int]] = {}
-    try:
-        for partition in range(2):
-            reader = client.create_reader(f"{topic}-partition-{partition}", pulsar.MessageId.earliest)
-            while reader.has_message_available():
-                message = reader.read_next(10_000)
-                region = json.loads(message.partition_key())["region"]
-                if message.has_null_value():
-                    table.pop(region, None)
-                else:
-                    row = JsonRowSchema(TOTALS).deserialize(message.data())
-                    table[region] = (row["orders"], row["cents"])
-    finally:
-        client.close()
-    return dict(sorted(table.items()))
+    """The result topic read from the start: the latest live row per region."""
+    table, _ = latest_per_key(broker, topic, 2, TOTALS)
+    return {json.loads(key)["region"]: totals for key, totals in table.items()}
 
 
 def change_table(broker: Broker, debezium: DebeziumServer, table: str, rows: Types) -> PulsarTable:

@@ -24,7 +24,7 @@ from connector.admin import PulsarAdmin
 from connector.table import PulsarTable, write_upserts
 from devtools.pulsar_standalone import Broker
 from tests.conftest import unique_topic
-from tests.integration.table_helpers import job_failing_once, read_upsert_table
+from tests.integration.table_helpers import job_failing_once, latest_per_key, read_upsert_table
 from tests.integration.test_table_sql import Order
 
 PARTITIONS = 4
@@ -53,33 +53,6 @@ def write_orders(broker: Broker, topic: str) -> dict[str, tuple[int, int]]:
     producer.flush()
     client.close()
     return {customer: (count, cents) for customer, (count, cents) in totals.items() if cents < LIMIT_CENTS}
-
-
-def latest_per_key(broker: Broker, topic: str, compacted: bool = False) -> tuple[dict[str, tuple[int, int]], int]:
-    """The topic read from the start with a plain reader: (latest live row per key, keyed messages read).
-
-    A compacted read of batched messages also returns, in pulsar-client 3.13, each message compaction removed from
-    a batch as an empty message without a key (the Java client skips them); those are not counted."""
-    client = pulsar.Client(broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
-    table: dict[str, tuple[int, int]] = {}
-    read = 0
-    try:
-        for partition in range(PARTITIONS):
-            reader = client.create_reader(f"{topic}-partition-{partition}", pulsar.MessageId.earliest,
-                                          is_read_compacted=compacted)
-            while reader.has_message_available():
-                message = reader.read_next(10_000)
-                if compacted and not message.partition_key() and not message.data():
-                    continue  # a message compaction removed from its batch
-                read += 1
-                if message.has_null_value():
-                    table.pop(message.partition_key(), None)
-                else:
-                    row = JsonRowSchema(TOTALS).deserialize(message.data())
-                    table[message.partition_key()] = (row["orders"], row["cents"])
-    finally:
-        client.close()
-    return {key: value for key, value in sorted(table.items())}, read
 
 
 def key_of(customer: str) -> str:
@@ -114,7 +87,7 @@ def test_a_changelog_written_as_upserts_through_a_failure_converges_and_reads_ba
         while time.monotonic() < deadline:
             status = job.get_job_status().result()
             assert not status.is_globally_terminal_state(), f"the job ended {status}"
-            table, _ = latest_per_key(storage_broker, results)
+            table, _ = latest_per_key(storage_broker, results, PARTITIONS, TOTALS)
             if table == {key_of(customer): totals for customer, totals in expected.items()}:
                 break
             time.sleep(2)
@@ -139,7 +112,7 @@ def test_a_changelog_written_as_upserts_through_a_failure_converges_and_reads_ba
             break
         time.sleep(1)
     assert states == ["SUCCESS"] * PARTITIONS, f"compaction: {states}"
-    compacted, read = latest_per_key(storage_broker, results, compacted=True)
+    compacted, read = latest_per_key(storage_broker, results, PARTITIONS, TOTALS, compacted=True)
     assert compacted == {key_of(customer): totals for customer, totals in expected.items()}
     assert read == len(expected), f"a compacted read gives one message per live key, not {read}"
 
