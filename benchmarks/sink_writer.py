@@ -8,6 +8,8 @@ partition, and ends when the broker acknowledged them all (after one raw run to 
 
   raw, no callback         send_async(payload, None) round robin over the partition producers, then flush
   raw, Python callback     the same with a one-line Python callback per message (what the sink needs at least)
+  raw, callback keeping its thread state
+                           the same callback calling `keep_thread_state()` first (connector/client_threads.py)
   PulsarWriter <guarantee> write() per record, then flush(); EXACTLY_ONCE with a Sequenced identity per record
 """
 
@@ -20,6 +22,7 @@ from collections.abc import Callable
 import pulsar
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
+from connector.client_threads import keep_thread_state
 from connector.serde import BytesSchema
 from connector.sink.config import SinkConfig
 from connector.sink.router import RoundRobinTopicRouter
@@ -28,13 +31,16 @@ from benchmarks.micro import BROKER, arguments, micro_broker
 PARTITIONS = 4
 
 
-def raw(service_url: str, topic: str, records: int, payload: bytes, with_callback: bool) -> float:
-    client = pulsar.Client(service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
+def raw(service_url: str, topic: str, records: int, payload: bytes, with_callback: bool,
+        keeping_thread_state: bool = False) -> float:
+    client = pulsar.Client(service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))  # its own I/O thread
     producers = [client.create_producer(f"{topic}-partition-{p}", block_if_queue_full=True,
                                         max_pending_messages=10_000) for p in range(PARTITIONS)]
     acknowledged = [0]
 
     def callback(result: pulsar.Result, _message_id: object) -> None:
+        if keeping_thread_state:
+            keep_thread_state()
         acknowledged[0] += 1
 
     began = time.perf_counter()
@@ -72,7 +78,9 @@ def figures(service_url: str, admin_url: str, records: int, size: int,
     payload = b"x" * size
     raw(service_url, new_topic(DeliveryGuarantee.NONE), records, payload, False)  # warm-up: the broker's JIT, ledgers
     rates = {"raw, no callback": raw(service_url, new_topic(DeliveryGuarantee.NONE), records, payload, False),
-             "raw, Python callback": raw(service_url, new_topic(DeliveryGuarantee.NONE), records, payload, True)}
+             "raw, Python callback": raw(service_url, new_topic(DeliveryGuarantee.NONE), records, payload, True),
+             "raw, callback keeping its thread state": raw(service_url, new_topic(DeliveryGuarantee.NONE), records,
+                                                           payload, True, keeping_thread_state=True)}
     for guarantee in (DeliveryGuarantee.NONE, DeliveryGuarantee.AT_LEAST_ONCE, DeliveryGuarantee.EXACTLY_ONCE):
         rates[f"PulsarWriter {guarantee.name}"] = writer(service_url, admin_url, new_topic(guarantee), records,
                                                          payload, guarantee)
@@ -90,7 +98,7 @@ def main() -> None:
         rates = figures(BROKER.service_url, BROKER.admin_url, args.records, args.size, new_topic)
     print(f"{args.records:,} records of {args.size} B, {PARTITIONS} partitions, one producer each:")
     for label, rate in rates.items():
-        print(f"  {label:<28} {rate:>10,.0f} records/s")
+        print(f"  {label:<40} {rate:>10,.0f} records/s")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import pulsar
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from connector.admin import PulsarAdmin
+from connector.client_threads import keep_thread_state
 from connector.clients import new_client
 from connector.errors import PulsarSinkError
 from connector.sink.config import SinkConfig
@@ -219,6 +220,7 @@ class PulsarWriter:
 
     def _callback(self, topic: str, size: int):
         def acknowledged(result: pulsar.Result, _message_id: Any) -> None:
+            keep_thread_state()
             with self._completion_lock:  # uncontended unless the client runs several I/O threads
                 if result == pulsar.Result.Ok:
                     self._acknowledged += 1
