@@ -64,7 +64,7 @@ import pulsar
 
 from benchmarks import cdc, engines, sink_writer
 from connector.admin import PulsarAdmin
-from devtools.pulsar_standalone import Broker, start, stop
+from devtools.pulsar_standalone import Broker, start, wipe
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -992,6 +992,8 @@ def main() -> None:
     report: dict = {"started": started, "machine": machine(), "records": records, "runs": runs,
                     "broker": "4.2.4", "sizes": {}, "latency": []}
     was_running = BROKER.pid() is not None
+    if not was_running:
+        wipe(BROKER)  # every run writes fresh topics: the data of earlier runs only fills the disk (GBs each)
     start(BROKER)
     admin = PulsarAdmin(BROKER.admin_url)
     try:
@@ -1066,7 +1068,7 @@ def main() -> None:
             report["soak"] = soak_run(admin, VARIANTS[0], 100, args.soak_seconds)
     finally:
         if not was_running:
-            stop(BROKER)
+            wipe(BROKER)
     write(report)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from connector.admin import PulsarAdmin
-from devtools.pulsar_standalone import Broker, start, stop
+from devtools.pulsar_standalone import Broker, start, wipe
 
 BROKER = Broker(name="micro-bench", port=24650, web_port=24080, deduplication=True)
 
@@ -22,11 +22,14 @@ def arguments(description: str) -> argparse.Namespace:
 
 @contextmanager
 def micro_broker() -> Iterator[PulsarAdmin]:
-    """BROKER, started unless it runs already (then left running), stopped at the end if started here."""
+    """BROKER, started unless it runs already (then left running); one started here starts empty and is stopped
+    and emptied at the end (every figure writes fresh topics)."""
     was_running = BROKER.pid() is not None
+    if not was_running:
+        wipe(BROKER)
     start(BROKER)
     try:
         yield PulsarAdmin(BROKER.admin_url)
     finally:
         if not was_running:
-            stop(BROKER)
+            wipe(BROKER)

@@ -87,6 +87,11 @@ class FlinkCluster:
         return self.home / "checkpoints"
 
     @property
+    def work_dir(self) -> Path:
+        """The processes' working and temporary files (Flink's default is /tmp/tm_<id>, left behind by a kill)."""
+        return self.home / "work"
+
+    @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rest_port}"
 
@@ -102,7 +107,7 @@ class FlinkCluster:
         self.stop()
         if self._overview_or_none() is not None:
             raise ClusterError(f"another process already serves {self.rest_url}; stop it or pick other ports")
-        for directory in (self.conf_dir, self.log_dir, self.pid_dir, self.checkpoint_dir):
+        for directory in (self.conf_dir, self.log_dir, self.pid_dir, self.checkpoint_dir, self.work_dir):
             shutil.rmtree(directory, ignore_errors=True)
             directory.mkdir(parents=True)
         self._write_config()
@@ -116,7 +121,8 @@ class FlinkCluster:
             raise
 
     def stop(self) -> None:
-        """Stop every live process of this cluster: SIGTERM, then SIGKILL to those left after STOP_TIMEOUT_S."""
+        """Stop every live process of this cluster: SIGTERM, then SIGKILL to those left after STOP_TIMEOUT_S; then
+        delete their working files (blobs, local state, the Python workers' files: gigabytes after a few jobs)."""
         pids = self.taskmanager_pids() + self._pids(JOBMANAGER)
         for pid in pids:
             _signal(pid, signal.SIGTERM)
@@ -127,6 +133,7 @@ class FlinkCluster:
             _signal(pid, signal.SIGKILL)
         for daemon in MAIN_CLASS:
             self._pid_file(daemon).unlink(missing_ok=True)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def jobmanager_pid(self) -> int | None:
         pids = self._pids(JOBMANAGER)
@@ -325,6 +332,8 @@ class FlinkCluster:
             "heartbeat.interval": 1000,
             "heartbeat.timeout": 10000,
             "execution.checkpointing.dir": self.checkpoint_dir.as_uri(),
+            "process.working-dir": str(self.work_dir),
+            "io.tmp.dirs": str(self.work_dir),
             "python.executable": sys.executable,
             "python.client.executable": sys.executable,
         })

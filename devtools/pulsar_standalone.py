@@ -330,6 +330,12 @@ def stop(broker: Broker) -> None:
     print(f"pulsar '{broker.name}' stopped (pid {pid})")
 
 
+def wipe(broker: Broker) -> None:
+    """Stop `broker` and delete its data: every topic, ledger and its metadata."""
+    stop(broker)
+    shutil.rmtree(broker.home / "data", ignore_errors=True)
+
+
 def status(broker: Broker) -> bool:
     pid = broker.pid()
     serving = broker.is_serving()
@@ -365,8 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "stop":
             stop(broker)
         elif args.command == "wipe":
-            stop(broker)
-            shutil.rmtree(broker.home / "data", ignore_errors=True)
+            wipe(broker)
         else:
             return 0 if status(broker) else 3
     except BrokerError as error:
