@@ -13,8 +13,8 @@ over a bounded read (PyFlink 2.3, parallelism 2, streaming mode, mini-batch aggr
 job's answer is checked against the table the events leave.
 
 Rates exclude job start-up and shut-down: each job also runs over the first `SMALL` messages, and the rate is
-(events - SMALL) / (wall time - wall time of the small run), after one warm-up job. The decode rows are the deserializers alone, without
-Flink (events per second of `deserialize`).
+(events - SMALL) / (wall time - wall time of the small run), after one warm-up job. The decode rows are the
+deserializers alone, without Flink (events per second of `deserialize`).
 """
 
 from __future__ import annotations
