@@ -15,8 +15,8 @@ def test_young_ticks_are_steps() -> None:
 def test_ticks_that_waited_behind_a_long_step_are_passed_over() -> None:
     pacer = TickPacer(10)
     assert pacer.due(stamp_ms=40_000, now_ms=40_005, now_monotonic_s=0.0)  # a tick that met no backlog
-    pacer.stepped(10.0)  # a step that ended at 10.0 s; ticks stamped during it are now 300-900 ms old
-    for age in range(300, 900, 10):
+    pacer.stepped(10.0)  # a step that ended at 10.0 s; ticks stamped during it are now 600-1,500 ms old
+    for age in range(600, 1_500, 10):
         assert not pacer.due(stamp_ms=50_000 - age, now_ms=50_000, now_monotonic_s=10.05)
     assert pacer.due(stamp_ms=49_950, now_ms=50_000, now_monotonic_s=10.06)  # a young one again
 
@@ -27,7 +27,7 @@ def test_a_constant_clock_skew_cancels_out() -> None:
         assert pacer.due(stamp_ms=1_000, now_ms=1_005 + skew_ms, now_monotonic_s=1.0)
         pacer.stepped(1.0)
         assert pacer.due(stamp_ms=1_100, now_ms=1_110 + skew_ms, now_monotonic_s=1.1)
-        assert not pacer.due(stamp_ms=1_200, now_ms=1_500 + skew_ms, now_monotonic_s=1.2)  # 300 ms in a queue
+        assert not pacer.due(stamp_ms=1_200, now_ms=1_800 + skew_ms, now_monotonic_s=1.2)  # 600 ms in a queue
 
 
 def test_a_split_whose_ticks_all_look_stale_still_steps_once_per_starved_after() -> None:
@@ -47,8 +47,21 @@ def test_an_unstamped_tick_is_always_due() -> None:
 
 
 def test_stale_after_follows_the_poll_interval_with_a_floor() -> None:
-    assert TickPacer(10).stale_after_ms == 200
+    assert TickPacer(10).stale_after_ms == 500
     assert TickPacer(100).stale_after_ms == 1_000
+
+
+def test_ticks_delayed_by_python_bundles_alone_are_steps() -> None:
+    """At 2,000 records/s with no backlog, ticks reached the readers 80-540 ms after discovery stamped them (two
+    Python bundles of 100 ms and a step on the way): 200-440 ms above the smallest delay. Passed over as stale, a
+    split stepped only on the 5 s starvation fallback and records waited up to 5.2 s."""
+    pacer = TickPacer(10)
+    assert pacer.due(stamp_ms=1_000, now_ms=1_080, now_monotonic_s=1.0)  # the smallest delay: 80 ms
+    pacer.stepped(1.0)
+    for n, delay_ms in enumerate((300, 436, 520, 410, 290, 540)):
+        stamp_ms = 2_000 + 100 * n
+        assert pacer.due(stamp_ms=stamp_ms, now_ms=stamp_ms + delay_ms, now_monotonic_s=1.1 + 0.1 * n)
+        pacer.stepped(1.1 + 0.1 * n)
 
 
 def test_a_split_that_found_nothing_waits_the_idle_gap_before_its_next_poll() -> None:
