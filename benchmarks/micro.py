@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from connector.admin import PulsarAdmin
-from devtools.pulsar_standalone import Broker, start, wipe
+from devtools.pulsar_standalone import Broker, scratch
 
 BROKER = Broker(name="micro-bench", port=24650, web_port=24080, deduplication=True)
 
@@ -22,14 +22,6 @@ def arguments(description: str) -> argparse.Namespace:
 
 @contextmanager
 def micro_broker() -> Iterator[PulsarAdmin]:
-    """BROKER, started unless it runs already (then left running); one started here starts empty and is stopped
-    and emptied at the end (every figure writes fresh topics)."""
-    was_running = BROKER.pid() is not None
-    if not was_running:
-        wipe(BROKER)
-    start(BROKER)
-    try:
+    """BROKER, as `devtools.pulsar_standalone.scratch` leaves it, and its admin API."""
+    with scratch(BROKER):
         yield PulsarAdmin(BROKER.admin_url)
-    finally:
-        if not was_running:
-            wipe(BROKER)

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -334,6 +336,21 @@ def wipe(broker: Broker) -> None:
     """Stop `broker` and delete its data: every topic, ledger and its metadata."""
     stop(broker)
     shutil.rmtree(broker.home / "data", ignore_errors=True)
+
+
+@contextmanager
+def scratch(broker: Broker) -> Iterator[None]:
+    """`broker` for a run that writes only fresh topics: started unless it runs already (then left as it is); one
+    started here starts empty and is stopped and emptied when the run ends, pass or fail (benchmarks write GBs)."""
+    was_running = broker.pid() is not None
+    if not was_running:
+        wipe(broker)
+    start(broker)
+    try:
+        yield
+    finally:
+        if not was_running:
+            wipe(broker)
 
 
 def status(broker: Broker) -> bool:
