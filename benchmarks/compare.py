@@ -301,8 +301,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.rest, self.interval_s = pid, rest, interval_s
         self.peak = {"jvm": 0.0, "python": 0.0, "total": 0.0}
-        self.series: list[tuple[float, float]] = []  # (seconds since start, total MB)
-        self.series_by_kind: list[tuple[float, dict[str, float]]] = []
+        self.series: list[tuple[float, dict[str, float]]] = []  # (seconds since start, MB per kind and total)
         self.checkpoints: dict = {}
         self.failures: list[str] = []  # "<task>: <first line of the exception>", oldest first
         self.jid: str | None = None
@@ -313,11 +312,10 @@ class Sampler(threading.Thread):
         ticks = 0
         while not self._halt.wait(self.interval_s):
             rss = _rss_by_kind(self.pid)
-            total = rss["jvm"] + rss["python"]
-            for kind, value in (*rss.items(), ("total", total)):
+            rss["total"] = rss["jvm"] + rss["python"]
+            for kind, value in rss.items():
                 self.peak[kind] = max(self.peak[kind], value)
-            self.series.append((time.monotonic() - began, total))
-            self.series_by_kind.append((time.monotonic() - began, rss))
+            self.series.append((time.monotonic() - began, rss))
             ticks += 1
             if ticks % 4 == 0:
                 job = self.rest.job()
@@ -723,14 +721,13 @@ def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float)
         result["produced"] = in_stats.get("msgInCounter")
         result["written_by_job"] = stats.get("msgInCounter")
         result["job_rate"] = round((stats.get("msgInCounter") or 0) / elapsed)
-        series = job.sampler.series
+        series = [(t, rss["total"]) for t, rss in job.sampler.series]
         result["rss_series_mb"] = [(round(t), round(v)) for t, v in series]
         first_min = [v for t, v in series if 60 <= t < 120] or [v for _, v in series[:12]]
         last_min = [v for t, v in series if t >= series[-1][0] - 60]
         result["rss_minute2_mb"] = round(statistics.median(first_min))
         result["rss_last_minute_mb"] = round(statistics.median(last_min))
-        by_kind = [(t, {**rss, "total": sum(rss.values())}) for t, rss in job.sampler.series_by_kind]
-        result["rss_slope_mb_per_minute"] = {kind: rss_slope([(t, rss[kind]) for t, rss in by_kind])
+        result["rss_slope_mb_per_minute"] = {kind: rss_slope([(t, rss[kind]) for t, rss in job.sampler.series])
                                              for kind in ("jvm", "python", "total")}
         result["checkpoints"] = checkpoint_summary(job.sampler.checkpoints)
     except Exception as error:

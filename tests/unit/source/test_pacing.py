@@ -52,13 +52,13 @@ def test_stale_after_follows_the_poll_interval_with_a_floor() -> None:
 
 
 def test_ticks_delayed_by_python_bundles_alone_are_steps() -> None:
-    """At 2,000 records/s with no backlog, ticks reached the readers 80-540 ms after discovery stamped them (two
-    Python bundles of 100 ms and a step on the way): 200-440 ms above the smallest delay. Passed over as stale, a
-    split stepped only on the 5 s starvation fallback and records waited up to 5.2 s."""
+    """At 2,000 records/s with no backlog, ticks reached the readers up to 436 ms later than the earliest one (two
+    Python bundles of 100 ms and a step on the way). Passed over as stale, a split stepped only on the 5 s starvation
+    fallback and records waited up to 5.2 s."""
     pacer = TickPacer(10)
     assert pacer.due(stamp_ms=1_000, now_ms=1_080, now_monotonic_s=1.0)  # the smallest delay: 80 ms
     pacer.stepped(1.0)
-    for n, delay_ms in enumerate((300, 436, 520, 410, 290, 540)):
+    for n, delay_ms in enumerate((281, 516, 383, 490, 300, 346)):  # 201-436 ms above the smallest
         stamp_ms = 2_000 + 100 * n
         assert pacer.due(stamp_ms=stamp_ms, now_ms=stamp_ms + delay_ms, now_monotonic_s=1.1 + 0.1 * n)
         pacer.stepped(1.1 + 0.1 * n)
