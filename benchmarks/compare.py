@@ -2,7 +2,7 @@
 
     ./dev bench            # full: 1M records of 100 B and of 1 KB, median of 3 runs, latency + failure runs
     ./dev bench --quick    # 100k records, 1 run, shorter latency window: to try it
-    ./dev bench --soak     # also: our pipeline for 10 minutes at full rate, RSS sampled (memory flat?)
+    ./dev bench --soak     # also: our pipeline 10 minutes at full rate, RSS and JVM pools sampled (memory flat?)
     ./dev bench --profile  # instead: py-spy over throughput runs of our jobs (benchmarks/pyspy_profile.py)
 
 Everything runs on one separate local broker (`bench`, ports 26650/28080, started and stopped here), 4-partition
@@ -342,9 +342,15 @@ def _failures(raw: dict) -> list[str]:
 def checkpoint_summary(raw: dict) -> dict:
     counts = raw.get("counts", {})
     duration = raw.get("summary", {}).get("end_to_end_duration", {})
-    return {"completed": counts.get("completed", 0), "failed": counts.get("failed", 0),
-            "p50_ms": duration.get("p50", duration.get("avg")), "p99_ms": duration.get("p99"),
-            "max_ms": duration.get("max")}
+    summary = {"completed": counts.get("completed", 0), "failed": counts.get("failed", 0),
+               "p50_ms": duration.get("p50", duration.get("avg")), "p99_ms": duration.get("p99"),
+               "max_ms": duration.get("max")}
+    failed = (raw.get("latest") or {}).get("failed") or {}
+    if summary["failed"]:  # why the last one failed (the history keeps only the latest few)
+        summary["latest_failure"] = (f"checkpoint {failed.get('id')}: {failed.get('failure_message')}" if failed else
+                                     "none listed (one that failed to trigger, e.g. before every task ran, is only "
+                                     "counted)")
+    return summary
 
 
 class Job:
@@ -713,7 +719,13 @@ def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float)
                 f"\nwhile time.time()<end:\n    for i in range(1000): p.send_async(b,None)\np.flush()\n")
         producer = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
         began = time.monotonic()
-        producer.wait(duration_s + 60)
+        pools: list[tuple[float, dict[str, float]]] = []  # what inside the JVM grows, if its RSS does
+        while producer.poll() is None and time.monotonic() - began < duration_s + 60:
+            sample = jvm_pools_mb(job.rest)
+            if sample:
+                pools.append((time.monotonic() - began, sample))
+            time.sleep(10)
+        producer.wait(max(1.0, duration_s + 60 - (time.monotonic() - began)))
         elapsed = time.monotonic() - began
         stats = admin._call("GET", f"/admin/v2/persistent/{NAMESPACE}/{output.rsplit('/', 1)[1]}/partitioned-stats")
         in_stats = admin._call("GET",
@@ -729,6 +741,9 @@ def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float)
         result["rss_last_minute_mb"] = round(statistics.median(last_min))
         result["rss_slope_mb_per_minute"] = {kind: rss_slope([(t, rss[kind]) for t, rss in job.sampler.series])
                                              for kind in ("jvm", "python", "total")}
+        result["jvm_pool_slope_mb_per_minute"] = {pool: rss_slope([(t, sample[pool]) for t, sample in pools
+                                                                   if pool in sample]) for pool in JVM_POOLS}
+        result["jvm_pools_mb_first_last"] = [pools[0][1], pools[-1][1]] if pools else []
         result["checkpoints"] = checkpoint_summary(job.sampler.checkpoints)
     except Exception as error:
         result["error"] = str(error)
@@ -738,6 +753,23 @@ def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float)
             producer.wait()
         job.end(admin, input_topic, output)
     return result
+
+
+JVM_POOLS = {"heap": "Status.JVM.Memory.Heap.Used", "non-heap": "Status.JVM.Memory.NonHeap.Used",
+             "metaspace": "Status.JVM.Memory.Metaspace.Used", "direct": "Status.JVM.Memory.Direct.MemoryUsed"}
+"""The JVM's memory pools (a mini cluster's TaskManagers share its one JVM): heap used follows garbage collections,
+non-heap holds the JIT's code cache and the metaspace."""
+
+
+def jvm_pools_mb(rest: Rest) -> dict[str, float] | None:
+    """MB used per JVM_POOLS entry, from the first TaskManager's metrics; None while the REST API does not answer."""
+    try:
+        taskmanager = rest.get("/taskmanagers")["taskmanagers"][0]["id"]
+        metrics = rest.get(f"/taskmanagers/{taskmanager}/metrics?get=" + ",".join(JVM_POOLS.values()))
+    except Exception:
+        return None
+    values = {metric["id"]: float(metric["value"]) for metric in metrics}
+    return {pool: round(values[name] / 2**20, 1) for pool, name in JVM_POOLS.items() if name in values}
 
 
 def rss_slope(series: list[tuple[float, float]]) -> float | None:
@@ -959,7 +991,9 @@ def markdown(report: dict) -> str:
                   f"producer at full rate: " + (f"failed: {soak['error']}" if "error" in soak else
                   f"job wrote {soak['written_by_job']:,} records ({soak['job_rate']:,}/s); RSS of the job's processes "
                   f"{soak['rss_minute2_mb']} MB in minute 2, {soak['rss_last_minute_mb']} MB in the last minute; "
-                  f"slope from minute 2 {soak.get('rss_slope_mb_per_minute')} MB/minute."), ""]
+                  f"slope from minute 2 {soak.get('rss_slope_mb_per_minute')} MB/minute; inside the JVM "
+                  f"{soak.get('jvm_pool_slope_mb_per_minute')} MB/minute "
+                  f"(first and last sample {soak.get('jvm_pools_mb_first_last')})."), ""]
     return "\n".join(lines)
 
 

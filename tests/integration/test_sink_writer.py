@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import textwrap
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pulsar
@@ -16,7 +17,7 @@ from connector.admin import PulsarAdmin
 from connector.serde import SimpleStringSchema
 from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, PulsarSinkError, TopicRoutingMode
 from connector.sink.builder import PulsarSinkBuilder
-from connector.sink.router import java_string_hash
+from connector.sink.router import TopicRouter, java_string_hash
 from connector.sink.writer import PulsarWriter, Sequenced
 from devtools.pulsar_standalone import Broker, classpath
 
@@ -124,6 +125,26 @@ def test_several_fixed_topics_share_one_round_robin(broker: Broker, pulsar_clien
     writer.close()
     assert [m.data() for m in read_all(pulsar_client, first)] == [b"0", b"2", b"4"]
     assert [m.data() for m in read_all(pulsar_client, second)] == [b"1", b"3", b"5"]
+
+
+class _ByFirstLetter(TopicRouter):
+    def route(self, message: PulsarMessage, partitions: Sequence[str], sequence: int) -> str:
+        return partitions[0] if message.value.startswith("a") else partitions[1]
+
+
+def test_a_custom_router_sees_the_value_of_plain_elements(broker: Broker, admin: PulsarAdmin,
+                                                          pulsar_client: pulsar.Client, topic: str) -> None:
+    admin.create_partitioned_topic(topic, 2)
+    config = (builder(broker, topic).set_topic_routing_mode(TopicRoutingMode.CUSTOM)
+              .set_topic_router(_ByFirstLetter()).build().config)
+    writer = PulsarWriter(config)
+    for value in ["apple", "banana", "avocado", "cherry"]:
+        writer.write(value)
+    writer.flush()
+    writer.close()
+    landed = {name: [m.data() for m in messages]
+              for name, messages in read_partitions(pulsar_client, admin, topic).items()}
+    assert landed == {f"{topic}-partition-0": [b"apple", b"avocado"], f"{topic}-partition-1": [b"banana", b"cherry"]}
 
 
 def test_exactly_once_replays_are_written_once(broker: Broker, admin: PulsarAdmin,
