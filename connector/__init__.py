@@ -3,7 +3,8 @@
 from connector.errors import (MessageDecodeError, PulsarAdminError, PulsarAuthenticationError, PulsarConfigError,
                               PulsarConnectorError, PulsarSinkError, PulsarSourceError, SplitReadError,
                               SplitStalledError, UnsupportedAvroType)
-from connector.formats import AvroRowSchema, DebeziumJsonSchema, JsonRowSchema, ProtobufRowSchema
+from connector.formats import (AvroRowSchema, DebeziumJsonSchema, JsonRowSchema, ProtobufRowSchema,
+                               change_topic_columns)
 from connector.security import OAuth2ClientCredentials, PulsarSecurity
 from connector.serde import (BytesSchema, DeserializationSchema, PulsarSchema, Records, SerializationSchema,
                              SimpleStringSchema)
@@ -20,5 +21,5 @@ __all__ = [
     "ProtobufRowSchema", "PulsarSinkError", "PulsarSource", "PulsarSourceBuilder", "PulsarSourceError", "Records",
     "SerializationSchema",
     "SimpleStringSchema", "SplitReadError", "SplitStalledError", "StartCursor", "StopCursor", "TopicRoutingMode",
-    "UnsupportedAvroType",
+    "UnsupportedAvroType", "change_topic_columns",
 ]

@@ -6,10 +6,10 @@ aggregate -> upserts in Pulsar, checked against the same query run in the databa
 Starts a local PostgreSQL (`./dev postgres`, 127.0.0.1:25432) if none runs, and (re)starts Debezium Server
 (`./dev debezium`, fresh: its topics, slot and offsets of an earlier run are removed) after writing `customers` and
 `orders` rows, which it reads as a snapshot. Then it updates, re-keys and deletes rows, waits for Debezium to deliver
-the last change, and runs a PyFlink job over the change topics up to their latest message: the orders per region
-(a join of the two tables), written as upserts to `cdc-region-totals`, read back as an upsert table and printed
-beside the database's answer. PostgreSQL and Debezium keep running afterwards: `./dev debezium stop`,
-`./dev postgres stop`.
+the last change, and runs a PyFlink job over the change topics (columns from their change events' schema) up to
+their latest message: the orders per region (a join of the two tables), written as upserts to `cdc-region-totals`,
+read back as an upsert table and printed beside the database's answer. PostgreSQL and Debezium keep running
+afterwards: `./dev debezium stop`, `./dev postgres stop`.
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ from pyflink.common import RowKind, Types
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from connector import DebeziumJsonSchema, JsonRowSchema, PulsarSink, PulsarSource, StopCursor
+from connector import DebeziumJsonSchema, JsonRowSchema, PulsarSink, PulsarSource, StopCursor, change_topic_columns
 from connector.admin import PulsarAdmin, PulsarAdminError
 from connector.table import PulsarTable, write_upserts
 from devtools.debezium_server import DebeziumServer
 from devtools.postgres_server import Postgres
 
 RESULTS = "persistent://public/default/cdc-region-totals"
-CUSTOMERS = Types.ROW_NAMED(["id", "region", "name"], [Types.INT(), Types.STRING(), Types.STRING()])
-ORDERS = Types.ROW_NAMED(["id", "customer_id", "cents"], [Types.INT(), Types.INT(), Types.LONG()])
 TOTALS = Types.ROW_NAMED(["region", "orders", "cents"], [Types.STRING(), Types.LONG(), Types.LONG()])
 REGION_TOTALS = """
     SELECT c.region, COUNT(*) AS orders, SUM(o.cents) AS cents
@@ -108,11 +106,12 @@ def main() -> None:
     env = StreamExecutionEnvironment.get_execution_environment()
     env.enable_checkpointing(1000)
     t_env = StreamTableEnvironment.create(env)
-    for table, rows in (("customers", CUSTOMERS), ("orders", ORDERS)):
+    for table in ("customers", "orders"):
+        columns = change_topic_columns(args.service_url, debezium.topic(table))  # from its change events' schema
         (PulsarTable.builder()
          .set_source(PulsarSource.builder().set_service_url(args.service_url).set_admin_url(args.admin_url)
                      .set_topics(debezium.topic(table)).set_bounded_stop_cursor(StopCursor.latest())
-                     .set_deserialization_schema(DebeziumJsonSchema(rows)))
+                     .set_deserialization_schema(DebeziumJsonSchema(columns)))
          .set_upsert_key("id")  # each change upserts or deletes its row: one Debezium sends twice counts once
          .build().register(t_env, table))
     sink = (PulsarSink.builder().set_service_url(args.service_url).set_admin_url(args.admin_url)

@@ -23,7 +23,9 @@ type. Columns the image has and the declaration lacks are ignored, as Flink does
 Column types and the JSON Debezium writes for them (`decimal.handling.mode=double` or `string` for NUMERIC):
 STRING, BOOLEAN, INT, LONG, FLOAT, DOUBLE, BIG_DEC (a number or a string), LOCAL_DATE (days since the epoch), and
 LOCAL_DATE_TIME from `io.debezium.time.Timestamp` / `MicroTimestamp` / `NanoTimestamp` (milli-, micro-, nanoseconds
-since the epoch, read from the wrapper's schema; microseconds, PostgreSQL's default, when there is no wrapper).
+since the epoch, read from the wrapper's schema; microseconds, PostgreSQL's default, when there is no wrapper) or
+Connect's `org.apache.kafka.connect.data.Timestamp` (milliseconds; `time.precision.mode=connect`). The columns of a
+topic's events can also be read from the wrapper's schema: `debezium_columns.change_topic_columns`.
 
 Metadata columns (`metadata`: keys, or column name -> key), after the declared columns, named as in Flink's format:
 `ingestion-timestamp` (the event's `ts_ms`), `source.timestamp` (`source.ts_ms`), `source.database`,
@@ -51,7 +53,7 @@ Convert = Callable[[Any, str], Any]
 """(JSON value, the field's Connect schema name or "") -> the column's value; raises ValueError."""
 
 _TIMESTAMP_UNITS = {"io.debezium.time.Timestamp": 1_000, "io.debezium.time.MicroTimestamp": 1,
-                    "io.debezium.time.NanoTimestamp": 0.001}
+                    "io.debezium.time.NanoTimestamp": 0.001, "org.apache.kafka.connect.data.Timestamp": 1_000}
 """Microseconds per unit of each timestamp type Debezium writes as a number."""
 
 
