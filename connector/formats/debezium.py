@@ -236,12 +236,16 @@ def _table_of(event: Mapping[str, Any]) -> str:
     return ".".join(str(source[part]) for part in ("db", "schema", "table") if source.get(part) is not None)
 
 
+def image_schema(schema: Any, field: str) -> dict[str, Any] | None:
+    """The Connect schema of the envelope's `field` struct (`before` or `after`) in the wrapper's `schema`, if any."""
+    if not isinstance(schema, dict):
+        return None
+    return next((struct for struct in schema.get("fields") or ()
+                 if isinstance(struct, dict) and struct.get("field") == field), None)
+
+
 def _field_schema_names(schema: Any, field: str) -> dict[str, str]:
     """Column -> Connect schema name (e.g. io.debezium.time.MicroTimestamp) of the envelope's `field` struct."""
-    if not isinstance(schema, dict):
-        return {}
-    for struct in schema.get("fields") or ():
-        if isinstance(struct, dict) and struct.get("field") == field:
-            return {column["field"]: column.get("name", "") for column in struct.get("fields") or ()
-                    if isinstance(column, dict) and "field" in column}
-    return {}
+    struct = image_schema(schema, field) or {}
+    return {column["field"]: column.get("name", "") for column in struct.get("fields") or ()
+            if isinstance(column, dict) and "field" in column}

@@ -35,6 +35,7 @@ from pyflink.common.typeinfo import RowTypeInfo, TypeInformation
 
 from connector.clients import new_client
 from connector.errors import PulsarConfigError
+from connector.formats.debezium import image_schema
 from connector.formats.types import LOCAL_DATE, LOCAL_DATE_TIME
 from connector.security import PulsarSecurity
 
@@ -52,8 +53,7 @@ TAIL_MESSAGES = 1_000
 
 def row_type_of(envelope_schema: Mapping[str, Any], table: str = "the table") -> RowTypeInfo:
     """The columns of the `after` struct of a change event's Connect schema (the wrapper's `schema`), in order."""
-    image = next((field for field in envelope_schema.get("fields") or ()
-                  if isinstance(field, dict) and field.get("field") == "after"), None)
+    image = image_schema(envelope_schema, "after")
     if image is None or image.get("type") != "struct" or not image.get("fields"):
         raise PulsarConfigError(f"Debezium JSON: the change events of {table} carry a schema without an 'after' "
                                 "struct of columns; declare the columns (Types.ROW_NAMED)")

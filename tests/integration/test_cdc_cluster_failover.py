@@ -38,8 +38,8 @@ def test_the_job_answers_as_the_database_through_a_killed_taskmanager(flink_clus
             flink_cluster.replace_lost_taskmanagers()  # as a resource manager would
 
         try:
-            # Killed once the job has state worth restoring: its answer to the backlog started, and two checkpoints
-            # completed after that.
+            # Killed once the job has state worth restoring: it answered the backlog as the database does, and two
+            # checkpoints completed after that.
             backlog_answer = database_answer(postgres)
             assert wait_for_the_answer(broker, results, backlog_answer, supervise) == backlog_answer, \
                 f"the job did not answer the backlog in {CATCH_UP_S} s"
