@@ -27,8 +27,10 @@ Figures:
   time the map saw the record - send time).
 - sink alone: `PulsarWriter` without Flink vs raw `send_async` loops, one producer per partition
   (benchmarks/sink_writer.py).
-- many partitions: source-only jobs over the same records in 256 partitions; idle partitions: CPU of a source-only
-  job over 4, 256 and 1,000 partitions that never get a message, and of PyFlink alone in the same shape (the floor).
+- many partitions: source-only jobs and the raw read over the same records in 256 partitions (a key-routed
+  producer batches per partition, so there they make smaller entries: records per entry is reported); idle
+  partitions: CPU of a source-only job over 4, 256 and 1,000 partitions that never get a message, and of PyFlink
+  alone in the same shape (the floor).
 - peak RSS: sampled every 0.5 s from /proc over the job process and its descendants (JVM vs Python processes).
 - checkpoint duration: the REST API of the job's mini cluster (end-to-end duration, median and max).
 - recovery: after the latency window the map raises once; time from the raise to the first record the map sees
@@ -65,6 +67,7 @@ import pulsar
 
 from benchmarks import cdc, engines, sink_writer
 from connector.admin import PulsarAdmin
+from connector.source.lag import ledger_entries
 from devtools.pulsar_standalone import Broker, scratch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,11 +152,13 @@ def output_namespace(admin: PulsarAdmin, guarantee: str) -> str:
     return DEDUP_NAMESPACE
 
 
-def produce(topic: str, records: int, size: int) -> float:
-    """The raw produce rate: one batching producer, send_async in a loop, then flush."""
+def produce(topic: str, records: int, size: int, batching_delay_ms: int = 10) -> float:
+    """The raw produce rate: one batching producer (the client's default delay unless given), send_async in a loop,
+    then flush."""
     c = client()
     producer = c.create_producer(topic, batching_enabled=True, block_if_queue_full=True,
-                                 max_pending_messages=20_000, batching_max_messages=1000)
+                                 max_pending_messages=20_000, batching_max_messages=1000,
+                                 batching_max_publish_delay_ms=batching_delay_ms)
     payload = b"x" * size
     began = time.perf_counter()
     for i in range(records):
@@ -164,11 +169,11 @@ def produce(topic: str, records: int, size: int) -> float:
     return rate
 
 
-def raw_read(topic: str) -> tuple[int, float]:
+def raw_read(topic: str, partitions: int = PARTITIONS) -> tuple[int, float]:
     """The raw read rate: one `Reader.read_next` loop per partition, one after the other (timeouts excluded)."""
     c = client()
     count, began, idle_wait_s = 0, time.perf_counter(), 0.2
-    for p in range(PARTITIONS):
+    for p in range(partitions):
         reader = c.create_reader(f"{topic}-partition-{p}", pulsar.MessageId.earliest, receiver_queue_size=2000)
         while True:
             try:
@@ -177,9 +182,19 @@ def raw_read(topic: str) -> tuple[int, float]:
                 break
             count += 1
         reader.close()
-    elapsed = time.perf_counter() - began - idle_wait_s * PARTITIONS
+    elapsed = time.perf_counter() - began - idle_wait_s * partitions
     c.close()
     return count, count / elapsed
+
+
+def records_per_entry(admin: PulsarAdmin, topic: str, records: int) -> float:
+    """`records` over the entries stored in the partitions of `topic`: how full its producer's batches were.
+
+    A key-routed producer batches per partition, so the same records in more partitions make more, smaller entries,
+    and the broker and the client pay per entry."""
+    stats = admin.partitioned_internal_stats(topic)
+    entries = sum(sum(count for _, count in ledger_entries(partition)) for partition in stats.values())
+    return records / entries if entries else 0.0
 
 
 def output_span(topic: str) -> tuple[int, float]:
@@ -661,12 +676,20 @@ def _cdc_figures(events: int) -> dict:
 
 # -- many partitions ------------------------------------------------------------------------------------------
 
-def scaling_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> list[dict]:
+def scaling_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> dict:
     """Each source-only variant over the same `records` of 100 B in SCALING_PARTITIONS partitions (one run each; the
-    4-partition figure is the throughput table's)."""
+    4-partition figure is the throughput table's), with the raw read rate and the records per entry of that topic.
+
+    A key-routed producer batches per partition: with the default 10 ms delay each of 256 partitions got 6.5 records
+    an entry against 378 in 4, and the raw read itself fell to 0.29x (per-entry cost in broker and client). The
+    producer here waits as much longer as each partition gets fewer records a second, so the entries hold about as
+    many records as in the 4-partition topic, and the comparison measures what partitions cost, not entries."""
     results = []
     topic = new_topic(admin, "scale", partitions=SCALING_PARTITIONS)
-    produce(topic, records, 100)
+    produce(topic, records, 100, batching_delay_ms=10 * SCALING_PARTITIONS // PARTITIONS)
+    per_entry = records_per_entry(admin, topic, records)
+    raw_rate = raw_read(topic, SCALING_PARTITIONS)[1]
+    print(f"    {per_entry:.1f} records per entry; raw read {raw_rate:,.0f} records/s", flush=True)
     for variant in variants:
         print(f"[{time.strftime('%H:%M:%S')}] {SCALING_PARTITIONS} partitions, {variant.key} ...", flush=True)
         run = throughput_run(admin, variant, topic, records, 100)
@@ -674,7 +697,7 @@ def scaling_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> l
         results.append({"variant": variant.key, "partitions": SCALING_PARTITIONS, "ok": run.ok,
                         "rate": run.rate, "error": run.error[-1500:]})
     admin.delete_topic(topic)
-    return results
+    return {"runs": results, "raw_read": raw_rate, "records_per_entry": per_entry}
 
 
 # -- cost of idle partitions -----------------------------------------------------------------------------------
@@ -820,9 +843,10 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
     """(goal, target, measured, met) for each goal of issue 12 this report has figures for."""
     rows: list[tuple[str, str, str, str]] = []
 
-    def add(goal: str, target: str, value: float | None, text: str, met: bool) -> None:
+    def add(goal: str, target: str, value: float | None, text: str, met: bool | None) -> None:
+        """A row; `met` None: a figure for comparison, not a goal."""
         rows.append((goal, target, text if value is not None else "not measured",
-                     ("yes" if met else "**no**") if value is not None else ""))
+                     ("yes" if met else "**no**") if value is not None and met is not None else ""))
 
     for size, data in report["sizes"].items():
         medians = {key: v.get("median") for key, v in data["variants"].items()}
@@ -862,11 +886,17 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
     value = floor[0].get("cpu_pct") if floor else None
     add("PyFlink alone in the same shape, idle (no Pulsar): the idle goal needs < 5%", "< 5% of one core", value,
         f"{value}%", (value or 1e9) < 5)
-    scaling = [x for x in report.get("scaling", []) if x["variant"] == "ours-source" and x["ok"]]
-    few = (report["sizes"].get(100) or report["sizes"].get("100") or {}).get("variants", {}).get("ours-source", {})
-    value = scaling[0]["rate"] / few["median"] if scaling and few.get("median") else None
+    scaling = report.get("scaling") or {"runs": []}
+    ours = [x for x in scaling["runs"] if x["variant"] == "ours-source" and x["ok"]]
+    data = report["sizes"].get(100) or report["sizes"].get("100") or {}
+    few = data.get("variants", {}).get("ours-source", {})
+    value = ours[0]["rate"] / few["median"] if ours and few.get("median") else None
     add(f"source over {SCALING_PARTITIONS} vs {PARTITIONS} partitions", ">= 0.9x", value,
         f"{value:.2f}x" if value else "", (value or 0) >= 0.9)
+    raw_few = data.get("raw_read", {}).get("median")
+    value = scaling["raw_read"] / raw_few if scaling.get("raw_read") and raw_few else None
+    add(f"for comparison: raw read over {SCALING_PARTITIONS} vs {PARTITIONS} partitions (records per entry in "
+        "'Many partitions')", "", value, f"{value:.2f}x" if value else "", None)
     soak = report.get("soak", {})
     slopes = soak.get("rss_slope_mb_per_minute", {})
     if slopes.get("total") is not None:
@@ -962,8 +992,17 @@ def markdown(report: dict) -> str:
                   f"| what | {PARTITIONS} partitions records/s | {SCALING_PARTITIONS} partitions records/s | ratio |",
                   "|---|---:|---:|---:|"]
         labels = {v.key: v.label for v in VARIANTS}
-        few = report["sizes"].get(100, report["sizes"].get("100", {})).get("variants", {})
-        for run in report["scaling"]:
+        data = report["sizes"].get(100, report["sizes"].get("100", {}))
+        few = data.get("variants", {})
+        scaling = report["scaling"]
+        per_entry = data.get("records_per_entry")
+        lines.append(f"| records per entry (how full the producer's batches were) | "
+                     f"{f'{per_entry:.1f}' if per_entry else 'n/a'} | {scaling['records_per_entry']:.1f} | |")
+        raw_few, raw_many = data.get("raw_read", {}).get("median"), scaling["raw_read"]
+        lines.append(f"| raw pulsar-client read (Reader loop per partition) | "
+                     f"{f'{raw_few:,.0f}' if raw_few else 'n/a'} | {raw_many:,.0f} | "
+                     f"{f'{raw_many / raw_few:.2f}' if raw_few else 'n/a'} |")
+        for run in scaling["runs"]:
             base = few.get(run["variant"], {}).get("median")
             if not run["ok"]:
                 lines.append(f"| {labels[run['variant']]} | {base or 'n/a'} | failed: {run['error'][-200:]!r} | |")
@@ -1085,7 +1124,7 @@ def main() -> None:
             produced = [produce(input_topic, records, size)]
             reads = [raw_read(input_topic)[1] for _ in range(runs)]
             data = {"raw_produce": summarize_rates(produced), "raw_read": summarize_rates(reads), "variants": {},
-                    "runs": {}}
+                    "runs": {}, "records_per_entry": records_per_entry(admin, input_topic, records)}
             for variant in variants:
                 results = []
                 for n in range(runs):
