@@ -92,7 +92,7 @@ class SplitReader:
             try:
                 message = self._reader.read_next(timeout_ms)
             except pulsar.Timeout:
-                if self._stop.idle_past(int(time.time() * 1000)):
+                if self._stop.idle_past(int(time.time() * 1000)) and not self._has_more():
                     self._finish()
                 elif self._stall is not None and not messages:
                     self._stall.idle(self._position_text)
@@ -125,6 +125,15 @@ class SplitReader:
             if self._stall is not None:
                 self._stall.received()
         return messages
+
+    def _has_more(self) -> bool:
+        """Whether the partition holds messages after the last one read (asks the broker when none is queued): an
+        empty poll alone does not tell, since a reader's queue is empty until the broker sends what it stores."""
+        try:
+            return self._reader.has_message_available()
+        except pulsar.PulsarException as error:
+            raise SplitReadError(f"asking whether split {self.state.split} holds more messages failed: "
+                                 f"{error}") from error
 
     def _position_text(self) -> str:
         last = self.state.last_emitted

@@ -89,6 +89,32 @@ def test_an_unbounded_stop_cursor_stops_every_split_and_the_job_runs_on(broker, 
     assert sorted(read) == sorted(f"{p}:{s}" for p in range(2) for s in range(1_000))
 
 
+def test_an_unbounded_publish_time_stop_reads_the_whole_stored_backlog(broker, admin: PulsarAdmin,
+                                                                      pulsar_client: pulsar.Client,
+                                                                      topic: str) -> None:
+    """A publish-time stop already past ends a split once its partition is idle, not at the first empty poll: an
+    unbounded source polls without waiting, and a new reader has nothing in its queue until the broker sends."""
+    create_sequenced_topic(admin, pulsar_client, topic, partitions=2, per_partition=1_000)
+    stop_ms = int(time.time() * 1000)
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    env.enable_checkpointing(500)
+    source = (PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
+              .set_topics(topic).set_deserialization_schema(SimpleStringSchema())
+              .set_unbounded_stop_cursor(StopCursor.at_publish_time(stop_ms)).build())
+    records = source.create_stream(env).execute_and_collect()
+    read: list = []
+    try:
+        reading = threading.Thread(target=lambda: read.extend(next(records).rstrip() for _ in range(2_000)),
+                                   daemon=True)
+        reading.start()
+        reading.join(60)
+    finally:
+        records.close()
+    assert sorted(read) == sorted(f"{p}:{s}" for p in range(2) for s in range(1_000)), \
+        f"{len(read)} of 2,000 stored records read before the stop"
+
+
 @pytest.fixture(scope="module")
 def ten_messages(broker, admin: PulsarAdmin) -> tuple[str, list[pulsar.MessageId], list[int]]:
     """A non-partitioned topic: m0..m4 batched into one entry, then m5..m9 one entry each, 30 ms apart.
