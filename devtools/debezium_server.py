@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import re
 import shutil
 import socket
@@ -38,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.postgres_server import Postgres, PostgresError
-from devtools.processes import log_tail, terminate
+from devtools.processes import alive, log_tail, terminate
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "debezium"
@@ -148,8 +147,9 @@ class DebeziumServer:
         """The pid of this instance's server when that process is alive, else None."""
         try:
             pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
         except (OSError, ValueError):
+            return None
+        if not alive(pid):
             return None
         cmdline = Path(f"/proc/{pid}/cmdline")
         if cmdline.exists() and b"io.debezium.server.Main" not in cmdline.read_bytes():

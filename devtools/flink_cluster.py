@@ -33,6 +33,7 @@ import pyflink
 import yaml
 
 from connector.worker_watchdog import nearest_ancestor_named
+from devtools.processes import alive, stat_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "flink"
@@ -127,7 +128,7 @@ class FlinkCluster:
         for pid in pids:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.2)
         for pid in pids + self.python_workers():  # workers outliving their TaskManager too
             _signal(pid, signal.SIGKILL)
@@ -153,7 +154,7 @@ class FlinkCluster:
                     environment = proc.joinpath("environ").read_bytes().split(b"\0")
                 except OSError:
                     continue
-                if f"FLINK_CONF_DIR={self.conf_dir}".encode() in environment and _alive(int(proc.name)):
+                if f"FLINK_CONF_DIR={self.conf_dir}".encode() in environment and alive(int(proc.name)):
                     workers.append(int(proc.name))
         return workers
 
@@ -168,7 +169,7 @@ class FlinkCluster:
         orphans = self.orphaned_python_workers()
         for pid in orphans:
             children = [int(proc.name) for proc in Path("/proc").iterdir() if proc.name.isdigit()
-                        and (_stat_fields(int(proc.name)) or ["", ""])[1] == str(pid)]
+                        and (stat_fields(int(proc.name)) or ["", ""])[1] == str(pid)]
             for victim in (pid, *children):
                 _signal(victim, signal.SIGKILL)
         return orphans
@@ -186,7 +187,7 @@ class FlinkCluster:
             raise ClusterError(f"process {pid} is not a live TaskManager of cluster '{self.name}'")
         _signal(pid, signal.SIGKILL)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while _alive(pid):
+        while alive(pid):
             if time.monotonic() > deadline:
                 raise ClusterError(f"TaskManager {pid} still exists {STOP_TIMEOUT_S} s after SIGKILL")
             time.sleep(0.1)
@@ -393,7 +394,7 @@ class FlinkCluster:
             arguments = _cmdline(int(line)) if line.isdigit() else []
             if any(MAIN_CLASS[daemon] in a for a in arguments) and any(str(self.conf_dir) in a for a in arguments):
                 pids.append(int(line))
-        return [pid for pid in pids if _alive(pid)]
+        return [pid for pid in pids if alive(pid)]
 
     def _overview_or_none(self) -> dict[str, Any] | None:
         try:
@@ -451,20 +452,6 @@ def _cmdline(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return []
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat after the command name: [state, ppid, ...], or None once the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie (a killed daemon's parent is init, which reaps it later)."""
-    fields = _stat_fields(pid)
-    return fields is not None and fields[0] != "Z"
 
 
 def _signal(pid: int, signum: int) -> None:

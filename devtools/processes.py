@@ -8,6 +8,21 @@ import time
 from pathlib import Path
 
 
+def stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: [state, ppid, ...], or None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and has not exited. An exited process stays a zombie until its parent waits for it
+    (a launcher's own child, until its `Popen` is collected), and signal 0 still reaches a zombie."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
 def terminate(pid: int, timeout_s: float = 20) -> None:
     """SIGTERM to the process group led by `pid`; SIGKILL if `pid` still lives after `timeout_s`."""
     try:
@@ -16,9 +31,7 @@ def terminate(pid: int, timeout_s: float = 20) -> None:
         return
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not alive(pid):
             return
         time.sleep(0.2)
     os.killpg(pid, signal.SIGKILL)

@@ -38,7 +38,7 @@ from pathlib import Path
 from connector.admin import PulsarAdmin
 from connector.errors import PulsarAdminError
 from connector.security import PulsarSecurity
-from devtools.processes import log_tail, terminate
+from devtools.processes import alive, log_tail, terminate
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "pulsar"
@@ -115,9 +115,7 @@ class Broker:
             pid = int(self.pid_file.read_text())
         except (OSError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not alive(pid):
             return None
         cmdline = Path(f"/proc/{pid}/cmdline")
         if cmdline.exists() and b"PulsarStandaloneStarter" not in cmdline.read_bytes():
