@@ -69,10 +69,16 @@ def latest_per_key(broker: Broker, topic: str, partitions: int, row_type: RowTyp
 
 def read_upsert_table(broker: Broker, topic: str, row_type: RowTypeInfo, key: str) -> dict[object, tuple]:
     """`topic` (JSON rows of `row_type`) read to its latest message as an upsert table keyed by `key`, the first
-    column: key -> the other columns of its live row."""
+    column: key -> the other columns of its live row.
+
+    The query runs with mini-batches, so a key's updates within a batch reach the result as one row. PyFlink's
+    `collect()` makes several JVM calls per row (2-5 ms): a 42,000-message topic took 200 s to collect row by row
+    and takes seconds this way. The live rows are the same either way."""
     read_env = StreamExecutionEnvironment.get_execution_environment()
     read_env.set_parallelism(2)
     t_env = StreamTableEnvironment.create(read_env)
+    for option, value in (("enabled", "true"), ("allow-latency", "1 s"), ("size", "10000")):
+        t_env.get_config().set(f"table.exec.mini-batch.{option}", value)
     (PulsarTable.builder()
      .set_source(PulsarSource.builder().set_service_url(broker.service_url).set_admin_url(broker.admin_url)
                  .set_topics(topic).set_deserialization_schema(JsonRowSchema(row_type))
