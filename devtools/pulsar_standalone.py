@@ -268,6 +268,7 @@ def start(broker: Broker) -> None:
         raise BrokerError(f"another process already serves {broker.admin_url}; stop it or pick other ports")
     lib = classpath()
     broker.home.mkdir(parents=True, exist_ok=True)
+    claim_data_dir(broker)
     write_security(broker)
     conf = write_config(broker)
     began = time.monotonic()
@@ -282,6 +283,20 @@ def start(broker: Broker) -> None:
         raise
     print(f"pulsar '{broker.name}' {PULSAR_VERSION} up at {broker.service_url}, admin {broker.admin_url} "
           f"(pid {process.pid}, {time.monotonic() - began:.1f} s)")
+
+
+def claim_data_dir(broker: Broker) -> None:
+    """Records where `broker`'s data live, or refuses data recorded elsewhere: the bookie writes its journal path
+    into the metadata, so data copied or moved with a checkout cannot start (an InvalidCookieException)."""
+    data = broker.home / "data"
+    data.mkdir(exist_ok=True)
+    record = data / "location"
+    if not record.exists():
+        record.write_text(str(data))
+    elif record.read_text() != str(data):
+        raise BrokerError(f"pulsar '{broker.name}': the data in {data} were written at {record.read_text()} (a "
+                          f"copied or moved checkout?) and its bookie would refuse them; `./dev broker wipe --name "
+                          f"{broker.name}` deletes them")
 
 
 def _wait_until_ready(broker: Broker, process: subprocess.Popen) -> None:
