@@ -3,7 +3,7 @@
     ./dev bench            # full: 1M records of 100 B and of 1 KB, median of 3 runs, latency + failure runs
     ./dev bench --quick    # 100k records, 1 run, shorter latency window: to try it
     ./dev bench --soak     # also: our pipeline 10 minutes at full rate, RSS and JVM pools sampled (memory flat?)
-    ./dev bench --profile  # instead: py-spy over throughput runs of our jobs (benchmarks/pyspy_profile.py)
+    ./dev bench --profile  # instead: py-spy over our throughput runs at each --sizes (benchmarks/pyspy_profile.py)
 
 Everything runs on one separate local broker (`bench`, ports 26650/28080, started and stopped here), 4-partition
 topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s) for every job. Each job is
@@ -1099,7 +1099,7 @@ def main() -> None:
     parser.add_argument("--no-sink-alone", action="store_true", help="skip the sink-alone vs raw send figures")
     parser.add_argument("--no-cdc", action="store_true", help="skip the change-event (Debezium JSON) figures")
     parser.add_argument("--low-rate", type=int, default=10, help="rate of the low-traffic latency runs (records/s)")
-    parser.add_argument("--profile", action="store_true", help="only profile throughput runs (100 B) with py-spy")
+    parser.add_argument("--profile", action="store_true", help="only profile throughput runs (of --sizes) with py-spy")
     args = parser.parse_args()
     records = args.records or (100_000 if args.quick else 1_000_000)
     runs = args.runs or (1 if args.quick else 3)
@@ -1117,7 +1117,8 @@ def main() -> None:
     admin = PulsarAdmin(BROKER.admin_url)
     with scratch(BROKER):  # every run writes fresh topics: the data of earlier runs only fills the disk (GBs each)
         if args.profile:
-            profile_runs(admin, [v for v in variants if v.connector == "ours" and v.engine == "2.3"], records)
+            profile_runs(admin, [v for v in variants if v.connector == "ours" and v.engine == "2.3"], records,
+                         [int(s) for s in args.sizes.split(",") if s])
             return
         for size in (int(s) for s in args.sizes.split(",") if s):
             input_topic = new_topic(admin, f"in-{size}")
@@ -1187,27 +1188,29 @@ def main() -> None:
     write(report)
 
 
-def profile_runs(admin: PulsarAdmin, variants: list[Variant], records: int) -> None:
+def profile_runs(admin: PulsarAdmin, variants: list[Variant], records: int, sizes: list[int]) -> None:
+    """Each variant over `records` records of each size, profiled: results/profile-<variant>-<size>.{txt,raw}."""
     from benchmarks import pyspy_profile as profile
 
     RESULTS.mkdir(exist_ok=True)
-    input_topic = new_topic(admin, "in-profile")
-    produce(input_topic, records, 100)
-    for variant in variants:
-        output = new_topic(admin, "out", output_namespace(admin, variant.guarantee))
-        job = Job(variant, input_topic, output, bounded=True)
-        raw = RESULTS / f"profile-{variant.key}.raw"
-        recorded = profile.record(job.process.pid, raw)
-        ok = job.wait(600)
-        wall = time.monotonic() - job.began
-        job.finish()
-        text = (f"{variant.label}, {records:,} records of 100 B, job ok: {ok}\n\n"
-                + (profile.summarize(raw, wall) if recorded else f"py-spy failed\n{job.log_tail()}"))
-        (RESULTS / f"profile-{variant.key}.txt").write_text(text + "\n")
-        print(f"\n== {RESULTS / f'profile-{variant.key}.txt'}\n{text}", flush=True)
-        job.cleanup()
-        admin.delete_topic(output)
-    admin.delete_topic(input_topic)
+    for size in sizes:
+        input_topic = new_topic(admin, f"in-profile-{size}")
+        produce(input_topic, records, size)
+        for variant in variants:
+            output = new_topic(admin, "out", output_namespace(admin, variant.guarantee))
+            job = Job(variant, input_topic, output, bounded=True)
+            raw = RESULTS / f"profile-{variant.key}-{size}.raw"
+            recorded = profile.record(job.process.pid, raw)
+            ok = job.wait(600)
+            wall = time.monotonic() - job.began
+            job.finish()
+            text = (f"{variant.label}, {records:,} records of {size} B, job ok: {ok}\n\n"
+                    + (profile.summarize(raw, wall) if recorded else f"py-spy failed\n{job.log_tail()}"))
+            (RESULTS / f"profile-{variant.key}-{size}.txt").write_text(text + "\n")
+            print(f"\n== {RESULTS / f'profile-{variant.key}-{size}.txt'}\n{text}", flush=True)
+            job.cleanup()
+            admin.delete_topic(output)
+        admin.delete_topic(input_topic)
 
 
 def summarize_rates(rates: list[float]) -> dict:

@@ -1,6 +1,6 @@
 """Where our jobs spend their Python time: py-spy over a throughput run, summarized by function and by owner.
 
-    ./dev bench --profile [--quick]      (writes results/profile-<variant>.{txt,raw})
+    ./dev bench --profile [--quick] [--sizes 100,1000]   (writes results/profile-<variant>-<size>.{txt,raw})
 
 py-spy samples the job process and its subprocesses at 100 Hz while the job reads the whole input topic. Kept are
 samples of threads py-spy sees running, minus those whose leaf frame is a known wait (`IDLE`: py-spy cannot always
