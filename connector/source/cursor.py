@@ -165,6 +165,22 @@ class StopCursor:
             return last_emitted.is_at_or_after(Position.from_bytes(self.message_id))
         return False
 
+    def checks_from(self, resolved_latest: Position | None) -> tuple[int, ...]:
+        """The (ledger, entry) from which messages need `excludes` and `reached_at`: a message in an earlier entry
+        is neither past the stop nor at it. A position stop bounds one entry; `()` means every message needs the
+        checks (time stops; latest() of a topic that was empty)."""
+        if self.kind is StopKind.LATEST:
+            if resolved_latest is None:
+                raise ValueError("stop cursor latest() needs the split's last position resolved at start")
+            boundary = resolved_latest
+            if boundary.is_empty_topic_marker:
+                return ()
+        elif self.kind in (StopKind.AT_MESSAGE_ID, StopKind.AFTER_MESSAGE_ID):
+            boundary = Position.from_bytes(self.message_id)
+        else:
+            return ()
+        return boundary.ledger_id, boundary.entry_id
+
     def idle_past(self, now_ms: int) -> bool:
         """True when a caught-up partition can end because no later message can fall before the stop.
 

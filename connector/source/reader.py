@@ -41,8 +41,9 @@ class SplitReader:
         self.state = state
         self._stall = stall
         self._stop = stop
-        # Per message, `poll` asks the stop cursor only what it can answer: nothing for never(), positions for
-        # message-id and latest stops, and the two timestamps (two client calls) only for time stops.
+        # Per message, `poll` asks the stop cursor only what it can answer: nothing for never() or before the stop's
+        # entry, positions for message-id and latest stops, and the two timestamps (two client calls) only for time
+        # stops.
         self._stop_checked = stop.is_bounded
         self._stop_by_time = stop.kind in _TIME_STOPS
         self._reader: pulsar.Reader | None = None
@@ -63,6 +64,9 @@ class SplitReader:
             if not Position.from_bytes(last).is_empty_topic_marker:
                 self.state = replace(self.state, last_emitted=last)
         self._latest = Position.from_bytes(self.state.stop_at) if self.state.stop_at else None
+        # (ledger, entry): a message in an earlier entry needs no stop check. A key (ledger, entry, batch) compares
+        # below it exactly when its entry does; nothing compares below ().
+        self._checks_from = stop.checks_from(self._latest) if self._stop_checked else ()
         last = self.last_position()
         # (ledger, entry, batch index) of the last message read: a message at or before it is a redelivery.
         self._last_read = (last.ledger_id, last.entry_id, last.batch_index) if last else (-2, -2, -2)
@@ -105,7 +109,7 @@ class SplitReader:
                 redelivered += 1
                 continue
             self._last_read = key
-            if not self._stop_checked:  # StopCursor.never(): excludes nothing, never done
+            if not self._stop_checked or key < self._checks_from:  # never(), or an entry before the stop's
                 messages.append(message)
                 continue
             position = Position(*key)

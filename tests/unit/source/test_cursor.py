@@ -43,6 +43,29 @@ def test_latest_stop_uses_the_position_resolved_at_split_start() -> None:
         latest.excludes(Position(1, 1), 0, 0)
 
 
+@pytest.mark.parametrize("stop, latest", [
+    (StopCursor.latest(), Position(2, 2, -1)), (StopCursor.latest(), Position(2, 2, 1)),
+    (StopCursor.at_message_id(mid(2, 2)), None), (StopCursor.at_message_id(mid(2, 2, 1)), None),
+    (StopCursor.after_message_id(mid(2, 2)), None), (StopCursor.after_message_id(mid(2, 2, 1)), None)])
+def test_a_message_below_checks_from_is_neither_past_the_stop_nor_at_it(stop: StopCursor, latest) -> None:
+    bound = stop.checks_from(latest)
+    assert bound == (2, 2)
+    keys = [(ledger, entry, batch) for ledger in (1, 2, 3) for entry in (0, 1, 2, 3) for batch in (-1, 0, 1, 2)]
+    for key in keys:
+        if key < bound:
+            assert not stop.excludes(Position(*key), 0, 0, latest), key
+            assert not stop.reached_at(Position(*key), latest), key
+    assert any(stop.excludes(Position(*key), 0, 0, latest) or stop.reached_at(Position(*key), latest)
+               for key in keys if key[:2] == bound), "the stop's own entry still needs the checks"
+
+
+def test_time_stops_and_an_empty_topics_latest_check_every_message() -> None:
+    assert StopCursor.at_publish_time(100).checks_from(None) == ()
+    assert StopCursor.after_event_time(100).checks_from(None) == ()
+    assert StopCursor.latest().checks_from(Position(-1, -1)) == ()
+    assert not (0, 0, -1) < (), "no key compares below ()"
+
+
 def test_publish_time_stop_in_the_past_ends_an_idle_partition_event_time_never_does() -> None:
     assert StopCursor.at_publish_time(1_000).idle_past(now_ms=1_000)
     assert not StopCursor.at_publish_time(5_000).idle_past(now_ms=1_000)
