@@ -1,4 +1,5 @@
-"""What the local launchers (broker, database, Debezium) share: ending a process group, and a log's last lines."""
+"""What the local launchers (broker, database, Debezium, Flink cluster) share: whether a process lives, ending a
+process group, and a log's last lines."""
 
 from __future__ import annotations
 
