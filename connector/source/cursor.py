@@ -40,6 +40,13 @@ def _time(ms: int, what: str) -> int:
     return ms
 
 
+def _resolved(resolved_latest: Position | None) -> Position:
+    """The split's last position taken when it started, which a latest() stop needs."""
+    if resolved_latest is None:
+        raise ValueError("stop cursor latest() needs the split's last position resolved at start")
+    return resolved_latest
+
+
 class StartKind(Enum):
     EARLIEST = "earliest"
     LATEST = "latest"
@@ -134,9 +141,8 @@ class StopCursor:
         if kind is StopKind.NEVER:
             return False
         if kind is StopKind.LATEST:
-            if resolved_latest is None:
-                raise ValueError("stop cursor latest() needs the split's last position resolved at start")
-            return resolved_latest.is_empty_topic_marker or position.is_after(resolved_latest)
+            latest = _resolved(resolved_latest)
+            return latest.is_empty_topic_marker or position.is_after(latest)
         if kind is StopKind.AT_MESSAGE_ID:
             return position.is_at_or_after(Position.from_bytes(self.message_id))
         if kind is StopKind.AFTER_MESSAGE_ID:
@@ -156,11 +162,10 @@ class StopCursor:
         (or, for publish time, when the partition is idle past that time: see `idle_past`).
         """
         if self.kind is StopKind.LATEST:
-            if resolved_latest is None:
-                raise ValueError("stop cursor latest() needs the split's last position resolved at start")
-            if resolved_latest.is_empty_topic_marker:
+            latest = _resolved(resolved_latest)
+            if latest.is_empty_topic_marker:
                 return True
-            return last_emitted is not None and last_emitted.is_at_or_after(resolved_latest)
+            return last_emitted is not None and last_emitted.is_at_or_after(latest)
         if self.kind is StopKind.AFTER_MESSAGE_ID and last_emitted is not None:
             return last_emitted.is_at_or_after(Position.from_bytes(self.message_id))
         return False
@@ -170,9 +175,7 @@ class StopCursor:
         is neither past the stop nor at it. A position stop bounds one entry; `()` means every message needs the
         checks (time stops; latest() of a topic that was empty)."""
         if self.kind is StopKind.LATEST:
-            if resolved_latest is None:
-                raise ValueError("stop cursor latest() needs the split's last position resolved at start")
-            boundary = resolved_latest
+            boundary = _resolved(resolved_latest)
             if boundary.is_empty_topic_marker:
                 return ()
         elif self.kind in (StopKind.AT_MESSAGE_ID, StopKind.AFTER_MESSAGE_ID):
