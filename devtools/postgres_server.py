@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools.processes import log_tail
+from devtools.processes import alive, log_tail
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "postgres"
@@ -99,8 +99,9 @@ class Postgres:
         """The postmaster's pid (from its postmaster.pid) when that process is alive, else None."""
         try:
             pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
-            os.kill(pid, 0)
         except (OSError, ValueError, IndexError):
+            return None
+        if not alive(pid):
             return None
         cmdline = Path(f"/proc/{pid}/cmdline")
         if cmdline.exists() and b"postgres" not in cmdline.read_bytes():
