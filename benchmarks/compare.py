@@ -17,6 +17,8 @@ topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s
   java-source       Java PulsarSource -> map -> discard, PyFlink 1.18
   pyflink-source    no Pulsar: a Python step emits the same number of records of the same size from memory -> map
                     -> discard, PyFlink 2.3: the most any Python source can hand to a map on this engine (ceiling)
+  pyflink-pipeline  the same from memory -> map -> PulsarSink (AT_LEAST_ONCE): the most a pipeline writing with our
+                    sink can reach on this engine, since it reads nothing (ceiling)
   raw produce/read  pulsar-client: one batching producer loop; one `Reader.read_next` loop per partition
 
 Figures:
@@ -49,6 +51,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -106,6 +109,8 @@ VARIANTS = [
             "source"),
     Variant("pyflink-source", "PyFlink alone: a Python step emits the records from memory -> map -> discard, 2.3",
             "pyflink", "2.3", "source"),
+    Variant("pyflink-pipeline", "PyFlink alone: a Python step emits the records from memory -> map -> our sink, 2.3",
+            "pyflink", "2.3", "pipeline"),
 ]
 IDLE_FLOOR = Variant("pyflink-floor", "PyFlink alone: datagen -> two idle Python operators, no Pulsar", "pyflink",
                      "2.3", "floor")
@@ -242,6 +247,15 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
+def _process_name(pid: int) -> str:
+    """The name of process `pid` (`Name` in /proc/<pid>/status), "" once it ended."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def _kind(process_name: str) -> str:
     """Which side of a job a process of the tree is: "jvm" (the mini cluster, a TaskManager) or "python"."""
     return "jvm" if process_name == "java" else "python"
@@ -263,17 +277,25 @@ def _cpu_seconds(root: int) -> dict[str, float]:
 
 
 def _rss_by_kind(root: int) -> dict[str, float]:
-    """RSS in MB of the process tree under `root`: the JVM(s) and the Python processes."""
-    kinds = {"jvm": 0.0, "python": 0.0}
+    """RSS in MB of the process tree under `root`: the JVM(s) and the Python processes, and of those the driver alone
+    (`root`: the job script; a local run's Python operators run in it too, PyFlink's loopback mode)."""
+    kinds = {"jvm": 0.0, "python": 0.0, "driver": 0.0}
     for pid in _descendants(root):
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                status = dict(line.split(":", 1) for line in f if ":" in line)
-        except OSError:
-            continue
-        rss = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
-        kinds[_kind(status.get("Name", "").strip())] += rss
+        name, rss = _process_name(pid), _rss_mb(pid)
+        if name and rss is not None:
+            kinds[_kind(name)] += rss
+            if pid == root:
+                kinds["driver"] = rss
     return kinds
+
+
+def _rss_mb(pid: int) -> float | None:
+    """RSS of process `pid` in MB; None once it ended (a kernel thread has none: 0)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:")), 0.0)
+    except OSError:
+        return None
 
 
 class Rest:
@@ -315,7 +337,7 @@ class Sampler(threading.Thread):
     def __init__(self, pid: int, rest: Rest, interval_s: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.pid, self.rest, self.interval_s = pid, rest, interval_s
-        self.peak = {"jvm": 0.0, "python": 0.0, "total": 0.0}
+        self.peak = {"jvm": 0.0, "python": 0.0, "driver": 0.0, "total": 0.0}
         self.series: list[tuple[float, dict[str, float]]] = []  # (seconds since start, MB per kind and total)
         self.checkpoints: dict = {}
         self.failures: list[str] = []  # "<task>: <first line of the exception>", oldest first
@@ -373,8 +395,9 @@ class Job:
 
     def __init__(self, variant: Variant, input_topic: str, output_topic: str, bounded: bool,
                  checkpoint_ms: int = CHECKPOINT_MS, map_latency: bool = False, records: int = 0,
-                 size: int = 0) -> None:
-        """`records` and `size` are what the PyFlink ceiling emits in place of reading `input_topic`."""
+                 size: int = 0, jvm_args: str = "") -> None:
+        """`records` and `size` are what the PyFlink ceiling emits in place of reading `input_topic`; `jvm_args` are
+        extra options of the job's JVM (PyFlink's gateway reads `JVM_ARGS`)."""
         self.variant = variant
         self.probe_dir = Path(tempfile.mkdtemp(prefix="bench-probe-"))
         self.rest = Rest(free_port())
@@ -392,7 +415,8 @@ class Job:
             self.process = subprocess.Popen(
                 [str(engines.python_for(variant.engine)), str(JOB), str(self.probe_dir / "spec.json")],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
-                env=engines.job_environment(variant.engine), start_new_session=True)
+                env={**engines.job_environment(variant.engine), **({"JVM_ARGS": jvm_args} if jvm_args else {})},
+                start_new_session=True)
         self.sampler = Sampler(self.process.pid, self.rest)
         self.sampler.start()
 
@@ -728,9 +752,11 @@ def idle_run(admin: PulsarAdmin, variant: Variant, partitions: int, window_s: fl
 # -- soak ----------------------------------------------------------------------------------------------------
 
 def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float) -> dict:
-    """`variant` unbounded for `duration_s` while a producer process writes as fast as it can; RSS every 5 s."""
+    """`variant` unbounded for `duration_s` while a producer process writes as fast as it can; RSS every 5 s (the
+    JVM, the Python processes and of those the driver). From minute 2 to the end, also what in the JVM grew: its
+    native memory by category (Native Memory Tracking, summary level)."""
     input_topic, output = new_topic(admin, "soak-in"), new_topic(admin, "soak-out")
-    job = Job(variant, input_topic, output, bounded=False)
+    job = Job(variant, input_topic, output, bounded=False, jvm_args="-XX:NativeMemoryTracking=summary")
     job.sampler.interval_s = 5.0
     producer = None
     result: dict = {"variant": variant.key, "size": size, "duration_s": duration_s}
@@ -743,13 +769,22 @@ def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float)
         producer = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
         began = time.monotonic()
         pools: list[tuple[float, dict[str, float]]] = []  # what inside the JVM grows, if its RSS does
+        baseline: float | None = None  # when Native Memory Tracking's baseline was taken
         while producer.poll() is None and time.monotonic() - began < duration_s + 60:
             sample = jvm_pools_mb(job.rest)
             if sample:
                 pools.append((time.monotonic() - began, sample))
+            if baseline is None and time.monotonic() - began >= 60:
+                native_memory(job.process.pid, "baseline")
+                baseline = time.monotonic()
             time.sleep(10)
         producer.wait(max(1.0, duration_s + 60 - (time.monotonic() - began)))
         elapsed = time.monotonic() - began
+        if baseline is not None:
+            minutes = (time.monotonic() - baseline) / 60
+            result["jvm_native_mb_per_minute"] = {
+                category: round(change / minutes, 2) for category, change in
+                committed_changes_mb(native_memory(job.process.pid, "summary.diff")).items()}
         stats = admin._call("GET", f"/admin/v2/persistent/{NAMESPACE}/{output.rsplit('/', 1)[1]}/partitioned-stats")
         in_stats = admin._call("GET",
                                f"/admin/v2/persistent/{NAMESPACE}/{input_topic.rsplit('/', 1)[1]}/partitioned-stats")
@@ -763,7 +798,7 @@ def soak_run(admin: PulsarAdmin, variant: Variant, size: int, duration_s: float)
         result["rss_minute2_mb"] = round(statistics.median(first_min))
         result["rss_last_minute_mb"] = round(statistics.median(last_min))
         result["rss_slope_mb_per_minute"] = {kind: rss_slope([(t, rss[kind]) for t, rss in job.sampler.series])
-                                             for kind in ("jvm", "python", "total")}
+                                             for kind in ("jvm", "python", "driver", "total")}
         result["jvm_pool_slope_mb_per_minute"] = {pool: rss_slope([(t, sample[pool]) for t, sample in pools
                                                                    if pool in sample]) for pool in JVM_POOLS}
         result["jvm_pools_mb_first_last"] = [pools[0][1], pools[-1][1]] if pools else []
@@ -793,6 +828,32 @@ def jvm_pools_mb(rest: Rest) -> dict[str, float] | None:
         return None
     values = {metric["id"]: float(metric["value"]) for metric in metrics}
     return {pool: round(values[name] / 2**20, 1) for pool, name in JVM_POOLS.items() if name in values}
+
+
+def native_memory(root: int, command: str) -> str:
+    """The output of `jcmd <pid> VM.native_memory <command>` for the JVM in the process tree under `root` (it runs
+    with -XX:NativeMemoryTracking=summary); "" if there is none."""
+    jvms = [pid for pid in _descendants(root) if _process_name(pid) == "java"]
+    if not jvms:
+        return ""
+    jcmd = Path(engines.java_home()) / "bin" / "jcmd"
+    return subprocess.run([str(jcmd), str(jvms[0]), "VM.native_memory", command], capture_output=True, text=True,
+                          timeout=60).stdout
+
+
+NMT_CATEGORY = re.compile(r"^-\s+(?P<category>.+?) \(reserved=\d+KB(?: [+-]\d+KB)?, committed=\d+KB"
+                          r"(?: (?P<change>[+-]\d+)KB)?\)")
+
+
+def committed_changes_mb(summary_diff: str) -> dict[str, float]:
+    """MB of committed memory each category of a Native Memory Tracking `summary.diff` gained (or lost, negative),
+    largest change first; categories that changed by less than 0.1 MB are left out."""
+    changes = {}
+    for line in summary_diff.splitlines():
+        match = NMT_CATEGORY.match(line)
+        if match and match["change"] and abs(int(match["change"])) >= 102:
+            changes[match["category"]] = int(match["change"]) / 1024
+    return dict(sorted(changes.items(), key=lambda item: -abs(item[1])))
 
 
 def rss_slope(series: list[tuple[float, float]]) -> float | None:
@@ -861,6 +922,10 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
         value = medians["pyflink-source"] / raw_read if medians.get("pyflink-source") else None
         add(f"PyFlink's ceiling (no Pulsar) vs raw read, {size} B: the source goal needs >= 0.7x", ">= 0.7x", value,
             f"{value:.2f}x" if value else "", (value or 0) >= 0.7)
+        # And the pipeline goal's: a pipeline that reads is no faster than one that writes what it never read.
+        value = medians["pyflink-pipeline"] / java if medians.get("pyflink-pipeline") and java else None
+        add(f"PyFlink's pipeline ceiling (from memory -> map -> our sink) vs Java pipeline, {size} B: the 1.5x goal "
+            "needs >= 1.5x", ">= 1.5x", value, f"{value:.2f}x" if value else "", (value or 0) >= 1.5)
     sink = report.get("sink_alone")
     value = sink["PulsarWriter AT_LEAST_ONCE"] / sink["raw, no callback"] if sink else None
     add("sink (writer alone, AT_LEAST_ONCE) vs raw send, 100 B", ">= 0.7x", value, f"{value:.2f}x" if value else "",
@@ -902,8 +967,8 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
     if slopes.get("total") is not None:
         value = slopes["total"]
         add("memory over the soak", "flat (< 1 MB/minute)", value,
-            f"{value:+.1f} MB/minute (JVM {slopes['jvm']:+.1f}, Python {slopes['python']:+.1f}; least squares from "
-            "minute 2)", value < 1)
+            f"{value:+.1f} MB/minute (JVM {slopes['jvm']:+.1f}, Python {slopes['python']:+.1f} of which the driver "
+            f"{slopes.get('driver') or 0:+.1f}; least squares from minute 2; what grew in the JVM: 'Soak')", value < 1)
     return rows
 
 
@@ -1032,7 +1097,9 @@ def markdown(report: dict) -> str:
                   f"{soak['rss_minute2_mb']} MB in minute 2, {soak['rss_last_minute_mb']} MB in the last minute; "
                   f"slope from minute 2 {soak.get('rss_slope_mb_per_minute')} MB/minute; inside the JVM "
                   f"{soak.get('jvm_pool_slope_mb_per_minute')} MB/minute "
-                  f"(first and last sample {soak.get('jvm_pools_mb_first_last')})."), ""]
+                  f"(first and last sample {soak.get('jvm_pools_mb_first_last')}). From minute 2 to the end, the "
+                  f"JVM's committed native memory by category (Native Memory Tracking) "
+                  f"{soak.get('jvm_native_mb_per_minute')} MB/minute."), ""]
     return "\n".join(lines)
 
 
@@ -1053,7 +1120,8 @@ def plot(report: dict, path: Path) -> bool:
         medians = [s.get("median", 0) for s in stats]
         low = [m - s.get("min", m) for m, s in zip(medians, stats)]
         high = [s.get("max", m) - m for m, s in zip(medians, stats)]
-        colors = ["grey", "grey"] + ["tab:blue" if n.startswith("ours") else "tab:orange" for n in names[2:]]
+        colors = ["grey", "grey"] + [{"ours": "tab:blue", "java": "tab:orange"}.get(n.split("-")[0], "tab:purple")
+                                     for n in names[2:]]
         ax.barh(names, medians, xerr=[low, high], color=colors)
         ax.invert_yaxis()
         ax.set_xlabel("records/s (median, min-max)")
@@ -1066,7 +1134,7 @@ def plot(report: dict, path: Path) -> bool:
         ax.barh([n + " p50" for n in names], [x["p50_ms"] for x in lat], color="tab:green")
         ax.barh([n + " map p50" for n in names], [x.get("map_p50_ms", 0) for x in lat], color="tab:olive")
         ax.invert_yaxis()
-        ax.set_xlabel("latency ms: send -> output topic (p50, p99), send -> map (p50)")
+        ax.set_xlabel("latency ms\nsend -> output topic (p50, p99), send -> map (p50)")
         ax.set_title("latency at fixed rates")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -1151,7 +1219,7 @@ def main() -> None:
         if not args.no_scaling:
             report["scaling"] = scaling_runs(admin, pulsar_sources, records)
         if not args.no_latency:
-            for variant in (v for v in variants if v.shape == "pipeline"):
+            for variant in (v for v in variants if v.shape == "pipeline" and v.connector != "pyflink"):
                 if variant.connector == "ours" and variant.engine == "1.18":
                     # Our unbounded mode drives its readers with a datagen table that sets `scan.parallelism`,
                     # an option Flink 1.18's datagen does not have; bounded jobs (above) run on 1.18.

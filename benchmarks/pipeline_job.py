@@ -4,9 +4,9 @@
 
 Runs under PyFlink 2.3 (this project's venv) or PyFlink 1.18 (the benchmark's second venv), with either this
 project's connector (`"connector": "ours"`) or Apache's Java connector 4.1.0-1.18 (`"connector": "java"`, its jars
-listed in `"jars"`), or no connector at all (`"connector": "pyflink"`: the idle-CPU floor, `"shape": "floor"`, or the
-throughput ceiling, `"shape": "source"`). `benchmarks/compare.py`
-writes the spec, starts this script and measures from outside.
+listed in `"jars"`), or no connector reading (`"connector": "pyflink"`: the idle-CPU floor, `"shape": "floor"`, or
+the throughput ceilings, `"shape": "source"`, and `"shape": "pipeline"` into our sink). `benchmarks/compare.py` writes
+the spec, starts this script and measures from outside.
 
 `BenchMap` is the Python map both pipelines share: upper-cases the string value, and records what the harness
 needs without costing more than a clock read per record: per subtask the first and last record time and the
@@ -101,24 +101,29 @@ def environment(spec: dict) -> StreamExecutionEnvironment:
 
 
 def ours(env: StreamExecutionEnvironment, spec: dict):
-    from pyflink.datastream.connectors.base import DeliveryGuarantee
-
     from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
-    from connector.sink import PulsarSink
 
     builder = (PulsarSource.builder().set_service_url(spec["service_url"]).set_admin_url(spec["admin_url"])
                .set_topics(spec["input"]).set_deserialization_schema(SimpleStringSchema())
                .set_start_cursor(StartCursor.earliest()))
     if spec["bounded"]:
         builder = builder.set_bounded_stop_cursor(StopCursor.latest())
-    stream = builder.build().create_stream(env)
+    return builder.build().create_stream(env), our_sink(spec)
+
+
+def our_sink(spec: dict):
+    """What writes `ours` pipelines' (and the PyFlink pipeline ceiling's) mapped records to `spec["output"]`."""
+    from pyflink.datastream.connectors.base import DeliveryGuarantee
+
+    from connector import SimpleStringSchema
+    from connector.sink import PulsarSink
 
     def sink(mapped):
         (PulsarSink.builder().set_service_url(spec["service_url"]).set_admin_url(spec["admin_url"])
          .set_topics(spec["output"]).set_serialization_schema(SimpleStringSchema())
          .set_delivery_guarantee(DeliveryGuarantee[spec["guarantee"]]).build().sink_to(mapped))
 
-    return stream, sink
+    return sink
 
 
 def java(env: StreamExecutionEnvironment, spec: dict):
@@ -155,7 +160,8 @@ def floor(env: StreamExecutionEnvironment, spec: dict):
 
     table_env = StreamTableEnvironment.create(env)
     ticks = table_env.to_data_stream(table_env.from_descriptor(
-        TableDescriptor.for_connector("datagen").schema(Schema.new_builder().column("tick", DataTypes.TINYINT()).build())
+        TableDescriptor.for_connector("datagen")
+        .schema(Schema.new_builder().column("tick", DataTypes.TINYINT()).build())
         .option("rows-per-second", "1").option("scan.parallelism", "1").build()))
     stream = (ticks.key_by(lambda _: 0, key_type=Types.INT()).process(Nothing(), output_type=Types.STRING())
               .set_parallelism(1).key_by(lambda value: value, key_type=Types.STRING())
@@ -167,7 +173,9 @@ def ceiling(env: StreamExecutionEnvironment, spec: dict):
     """PyFlink alone, shaped like our bounded source without Pulsar: one datagen row per partition, read by a Python
     step that emits that partition's share of the records (one prepared string of the records' size, so nothing is
     read, decoded or built), into the Python operator `BenchMap` fuses with. The most records a second any source
-    written in Python can hand to a user's map on this engine (`compare.throughput_run`)."""
+    written in Python can hand to a user's map on this engine (`compare.throughput_run`). As a pipeline
+    (`"shape": "pipeline"`) the map's output goes to our sink: the most records a second any pipeline with that sink
+    can write, since it reads nothing."""
     from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
 
     partitions, records = spec["partitions"], spec["records"]
@@ -183,7 +191,8 @@ def ceiling(env: StreamExecutionEnvironment, spec: dict):
         TableDescriptor.for_connector("datagen").schema(Schema.new_builder().column("split", DataTypes.INT()).build())
         .option("fields.split.kind", "sequence").option("fields.split.start", "0")
         .option("fields.split.end", str(partitions - 1)).build()))
-    return splits.flat_map(lambda row: emit(row[0]), output_type=Types.STRING()), None
+    stream = splits.flat_map(lambda row: emit(row[0]), output_type=Types.STRING())
+    return stream, our_sink(spec) if spec["shape"] == "pipeline" else None
 
 
 def main() -> None:
