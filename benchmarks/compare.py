@@ -968,7 +968,8 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
         value = slopes["total"]
         add("memory over the soak", "flat (< 1 MB/minute)", value,
             f"{value:+.1f} MB/minute (JVM {slopes['jvm']:+.1f}, Python {slopes['python']:+.1f} of which the driver "
-            f"{slopes.get('driver') or 0:+.1f}; least squares from minute 2; what grew in the JVM: 'Soak')", value < 1)
+            f"{slopes.get('driver') or 0:+.1f}; least squares from minute 2; what grew in the JVM under 'Soak')",
+            value < 1)
     return rows
 
 
@@ -1107,6 +1108,7 @@ def plot(report: dict, path: Path) -> bool:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     sizes = list(report["sizes"])
     columns = len(sizes) + (1 if report.get("latency") else 0)
@@ -1120,10 +1122,12 @@ def plot(report: dict, path: Path) -> bool:
         medians = [s.get("median", 0) for s in stats]
         low = [m - s.get("min", m) for m, s in zip(medians, stats)]
         high = [s.get("max", m) - m for m, s in zip(medians, stats)]
-        colors = ["grey", "grey"] + [{"ours": "tab:blue", "java": "tab:orange"}.get(n.split("-")[0], "tab:purple")
+        connector = {v.key: v.connector for v in VARIANTS}
+        colors = ["grey", "grey"] + [{"ours": "tab:blue", "java": "tab:orange"}.get(connector[n], "tab:purple")
                                      for n in names[2:]]
         ax.barh(names, medians, xerr=[low, high], color=colors)
         ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:.0f}k"))
         ax.set_xlabel("records/s (median, min-max)")
         ax.set_title(f"{int(size)} B records, {report['records']:,} per run")
     if report.get("latency"):
