@@ -281,21 +281,16 @@ def _rss_by_kind(root: int) -> dict[str, float]:
     (`root`: the job script; a local run's Python operators run in it too, PyFlink's loopback mode)."""
     kinds = {"jvm": 0.0, "python": 0.0, "driver": 0.0}
     for pid in _descendants(root):
-        name, rss = _process_name(pid), _rss_mb(pid)
-        if name and rss is not None:
-            kinds[_kind(name)] += rss
-            if pid == root:
-                kinds["driver"] = rss
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        rss = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
+        kinds[_kind(status.get("Name", "").strip())] += rss
+        if pid == root:
+            kinds["driver"] = rss
     return kinds
-
-
-def _rss_mb(pid: int) -> float | None:
-    """RSS of process `pid` in MB; None once it ended (a kernel thread has none: 0)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:")), 0.0)
-    except OSError:
-        return None
 
 
 class Rest:
@@ -833,7 +828,7 @@ def jvm_pools_mb(rest: Rest) -> dict[str, float] | None:
 def native_memory(root: int, command: str) -> str:
     """The output of `jcmd <pid> VM.native_memory <command>` for the JVM in the process tree under `root` (it runs
     with -XX:NativeMemoryTracking=summary); "" if there is none."""
-    jvms = [pid for pid in _descendants(root) if _process_name(pid) == "java"]
+    jvms = [pid for pid in _descendants(root) if _kind(_process_name(pid)) == "jvm"]
     if not jvms:
         return ""
     jcmd = Path(engines.java_home()) / "bin" / "jcmd"
