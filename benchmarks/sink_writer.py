@@ -11,6 +11,7 @@ partition, and ends when the broker acknowledged them all (after one raw run to 
   raw, callback keeping its thread state
                            the same callback calling `keep_thread_state()` first (connector/client_threads.py)
   PulsarWriter <guarantee> write() per record, then flush(); EXACTLY_ONCE with a Sequenced identity per record
+                           (AT_LEAST_ONCE sends a batch's worth to each partition in turn, as the sink does)
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from connector.options import check_options
 from connector.security import PulsarSecurity
 from connector.serde import SerializationSchema
 from connector.sink import flink
-from connector.sink.config import SinkConfig
+from connector.sink.config import SinkConfig, batch_limits
 from connector.sink.dedup import deduplication_problem
 from connector.sink.options import SINK_OPTIONS
 from connector.sink.router import KeyHashTopicRouter, RoundRobinTopicRouter, TopicRouter, TopicRoutingMode
@@ -177,6 +177,10 @@ class PulsarSinkBuilder:
             raise PulsarConfigError("producerConfig: send_timeout_millis and max_pending_messages must be positive")
         if self._guarantee == DeliveryGuarantee.EXACTLY_ONCE:
             self._check_exactly_once()
+        try:
+            batch_limits(self._guarantee, producer_config)
+        except ValueError as error:
+            raise PulsarConfigError(f"producerConfig: {error}") from None
         return PulsarSink(SinkConfig(
             service_url=self._service_url, admin_url=self._admin_url, topics=self._topics,
             topic_selector=self._topic_selector, schema=self._schema, delivery_guarantee=self._guarantee,

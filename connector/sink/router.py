@@ -1,4 +1,5 @@
-"""Which partition topic a message goes to. Pure functions of (message, candidate partitions, sequence number).
+"""Which partition topic a message goes to: routers are pure functions of (message, candidate partitions, sequence
+number); `BatchRotation` spreads keyless messages of batching producers a batch at a time.
 
 Key hashing is the Java client's default (`HashingScheme.JavaStringHash` in
 `RoundRobinPartitionMessageRouterImpl`): `signSafeMod(key.hashCode() & Integer.MAX_VALUE, partitions)`, so a key
@@ -63,3 +64,25 @@ def java_string_hash(key: str) -> int:
 def sign_safe_mod(dividend: int, divisor: int) -> int:
     """Pulsar's `MathUtils.signSafeMod`: a remainder in [0, divisor)."""
     return dividend % divisor  # Python's % already takes the divisor's sign
+
+
+class BatchRotation:
+    """Round robin for the keyless messages of batching producers: one partition until it got a batch's worth
+    (`max_messages` messages, or `max_bytes` payload bytes with the next message), then the next partition.
+
+    A producer's batch holds messages of its own partition only, so one message per partition in turn cuts every
+    batch small; the Java connector likewise moves on every batchingMaxMessages messages (`partitionSwitchSize`).
+    Not a `TopicRouter`: its choice depends on the messages before, so EXACTLY_ONCE (no batching) never uses it.
+    """
+
+    def __init__(self, max_messages: int, max_bytes: int) -> None:
+        self._max_messages, self._max_bytes = max_messages, max_bytes
+        self._index = self._messages = self._bytes = 0
+
+    def choose(self, partitions: Sequence[str], size: int) -> str:
+        """The partition for the next message, of `size` payload bytes."""
+        if self._messages and (self._messages >= self._max_messages or self._bytes + size > self._max_bytes):
+            self._index, self._messages, self._bytes = self._index + 1, 0, 0
+        self._messages += 1
+        self._bytes += size
+        return partitions[self._index % len(partitions)]

@@ -115,16 +115,18 @@ def test_topic_selector_and_message_topic_pick_the_target(broker: Broker, admin:
     assert [m.data() for m in read_all(pulsar_client, special)] == [b"x"]
 
 
-def test_several_fixed_topics_share_one_round_robin(broker: Broker, pulsar_client: pulsar.Client, topic: str) -> None:
+def test_several_fixed_topics_share_one_round_robin_a_batch_at_a_time(broker: Broker, pulsar_client: pulsar.Client,
+                                                                     topic: str) -> None:
     first, second = f"{topic}-a", f"{topic}-b"
-    config = builder(broker, first, second).set_topic_routing_mode(TopicRoutingMode.ROUND_ROBIN).build().config
+    config = (builder(broker, first, second).set_topic_routing_mode(TopicRoutingMode.ROUND_ROBIN)
+              .set_producer_config({"batching_max_messages": 2}).build().config)
     writer = PulsarWriter(config)
     for n in range(6):
         writer.write(PulsarMessage(str(n), key="same key"))
     writer.flush()
     writer.close()
-    assert [m.data() for m in read_all(pulsar_client, first)] == [b"0", b"2", b"4"]
-    assert [m.data() for m in read_all(pulsar_client, second)] == [b"1", b"3", b"5"]
+    assert [m.data() for m in read_all(pulsar_client, first)] == [b"0", b"1", b"4", b"5"]
+    assert [m.data() for m in read_all(pulsar_client, second)] == [b"2", b"3"]
 
 
 class _ByFirstLetter(TopicRouter):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector.sink.message import PulsarMessage
-from connector.sink.router import (KeyHashTopicRouter, RoundRobinTopicRouter, java_string_hash,
+from connector.sink.router import (BatchRotation, KeyHashTopicRouter, RoundRobinTopicRouter, java_string_hash,
                                    sign_safe_mod)
 
 # Computed with the real Java client (pulsar-client-original 4.2.4): `new RoundRobinPartitionMessageRouterImpl(
@@ -43,3 +43,23 @@ def test_keyless_messages_round_robin_under_key_hash_routing() -> None:
     router = KeyHashTopicRouter()
     assert [router.route(PulsarMessage(b"v"), PARTITIONS[:2], sequence=n) for n in (4, 5, 6)] == \
         [PARTITIONS[0], PARTITIONS[1], PARTITIONS[0]]
+
+
+def test_batch_rotation_moves_on_after_max_messages() -> None:
+    rotation = BatchRotation(max_messages=3, max_bytes=1_000_000)
+    picks = [rotation.choose(PARTITIONS[:2], 10) for _ in range(8)]
+    assert picks == [PARTITIONS[0]] * 3 + [PARTITIONS[1]] * 3 + [PARTITIONS[0]] * 2
+
+
+def test_batch_rotation_moves_on_before_the_message_that_would_pass_max_bytes() -> None:
+    rotation = BatchRotation(max_messages=1000, max_bytes=100)
+    picks = [rotation.choose(PARTITIONS[:3], size) for size in (40, 40, 30, 100, 0, 250, 1)]
+    # 40+40 fit, +30 would pass 100; 30 alone; +100 passes; 100 fills the next, 0 more still fits; 250 alone
+    assert picks == [PARTITIONS[0], PARTITIONS[0], PARTITIONS[1], PARTITIONS[2], PARTITIONS[2], PARTITIONS[0],
+                     PARTITIONS[1]]
+
+
+def test_batch_rotation_follows_a_changing_candidate_list() -> None:
+    rotation = BatchRotation(max_messages=1, max_bytes=100)
+    assert [rotation.choose(candidates, 1) for candidates in (PARTITIONS[:2], PARTITIONS[:3], PARTITIONS[:3])] == \
+        [PARTITIONS[0], PARTITIONS[1], PARTITIONS[2]]
