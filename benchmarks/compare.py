@@ -7,7 +7,10 @@
 
 Everything runs on one separate local broker (`bench`, ports 26650/28080, started and stopped here), 4-partition
 topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s) for every job. Each job is
-`benchmarks/pipeline_job.py` in its own process (PyFlink local mini cluster), with the same Python map:
+`benchmarks/pipeline_job.py` in its own process (PyFlink local mini cluster), with the same Python map. Its Python
+operators run in a worker process per subtask, as on a cluster (`--python-workers process`, the default: PyFlink's
+`_python_worker_execution_mode`); `--python-workers loopback` runs them all in the job script's process, as a local
+`python job.py` does unless told otherwise (every subtask then shares one GIL). The jobs:
 
   ours-pipeline     PulsarSource -> map -> PulsarSink (AT_LEAST_ONCE), PyFlink 2.3
   ours-pipeline-eo  PulsarSource -> map -> PulsarSink (EXACTLY_ONCE, output on a deduplicating namespace), PyFlink 2.3
@@ -85,6 +88,10 @@ DEDUP_NAMESPACE = "public/bench-dedup"  # EXACTLY_ONCE output: the broker dedupl
 BACKLOG_CHECKPOINT_MS = 1_000
 IDLE_PARTITIONS = (4, 256, 1000)  # the idle-CPU runs; the Java source runs the last only
 SCALING_PARTITIONS = 256
+PYTHON_WORKERS = "_python_worker_execution_mode"  # PyFlink's switch: "process" or "loopback" (its local default)
+PYTHON_WORKER_TEXT = {"process": "a process per subtask, as on a cluster",
+                      "loopback": "all in the job script's process (PyFlink's local default)",
+                      None: "all in the job script's process (reports before the option)"}
 
 
 @dataclass(frozen=True)
@@ -973,7 +980,8 @@ def markdown(report: dict) -> str:
              f"Machine: {report['machine']}. Broker: Pulsar {report['broker']} standalone on the same machine. "
              f"{report['records']:,} records per workload, {PARTITIONS} partitions, parallelism {PARALLELISM}, "
              f"checkpoints every {CHECKPOINT_MS // 1000} s, {report['runs']} run(s) per figure "
-             "(median, min-max in brackets).", ""]
+             f"(median, min-max in brackets). Python workers: {PYTHON_WORKER_TEXT[report.get('python_workers')]}.",
+             ""]
     rows = goals(report)
     if rows:
         lines += ["## Goals", "", "| goal | target | measured | met |", "|---|---|---:|---|"]
@@ -1167,7 +1175,11 @@ def main() -> None:
     parser.add_argument("--no-cdc", action="store_true", help="skip the change-event (Debezium JSON) figures")
     parser.add_argument("--low-rate", type=int, default=10, help="rate of the low-traffic latency runs (records/s)")
     parser.add_argument("--profile", action="store_true", help="only profile throughput runs (of --sizes) with py-spy")
+    parser.add_argument("--python-workers", choices=("process", "loopback"), default="process",
+                        help="where jobs run their Python operators: a process per subtask as on a cluster "
+                             "(default), or all in the job script's process (a local run's default)")
     args = parser.parse_args()
+    os.environ[PYTHON_WORKERS] = args.python_workers  # read by PyFlink in every job process the harness starts
     records = args.records or (100_000 if args.quick else 1_000_000)
     runs = args.runs or (1 if args.quick else 3)
     window_s = 15 if args.quick else 60
@@ -1180,7 +1192,7 @@ def main() -> None:
             engines.java_connector_jars()
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     report: dict = {"started": started, "machine": machine(), "records": records, "runs": runs,
-                    "broker": "4.2.4", "sizes": {}, "latency": []}
+                    "broker": "4.2.4", "python_workers": args.python_workers, "sizes": {}, "latency": []}
     admin = PulsarAdmin(BROKER.admin_url)
     with scratch(BROKER):  # every run writes fresh topics: the data of earlier runs only fills the disk (GBs each)
         if args.profile:

@@ -4,11 +4,12 @@
 
 py-spy samples the job process and its subprocesses at 100 Hz while the job reads the whole input topic. Kept are
 samples of threads py-spy sees running, minus those whose leaf frame is a known wait (`IDLE`: py-spy cannot always
-tell a thread blocked in C from a running one) and minus module imports (start-up). In local execution PyFlink runs
-the Python functions in the job's driver process (loopback), so that is where the records are. The summary gives how
-busy each process was (kept samples / wall samples), the share of own time by owner (this project, pulsar-client,
-PyFlink/Beam, the rest), the functions with the most own time (time inside a C call counts for the Python frame that
-made it), and each function of this project with the share of samples it is on the stack of.
+tell a thread blocked in C from a running one) and minus module imports (start-up). The job's Python functions run
+in a worker process per subtask (the benchmark's default, `--python-workers process`) or in the job's driver process
+(`--python-workers loopback`); py-spy follows both. The summary gives how busy each process was (kept samples / wall
+samples), the share of own time by owner (this project, pulsar-client, PyFlink/Beam, the rest), the functions with
+the most own time (time inside a C call counts for the Python frame that made it), and each function of this project
+with the share of samples it is on the stack of.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from benchmarks.engines import ROOT
 IDLE = frozenset({"Condition.wait", "Event.wait", "_wait_once", "SocketIO.readinto", "CallbackServer.run",
                   "Watchdog.ping", "_serve", "_run_channel_spin_thread.<locals>.channel_spin", "Thread.run",
                   "_UnaryUnaryMultiCallable._blocking", "_poll_connectivity", "Queue.get", "select",
-                  "Thread._wait_for_tstate_lock"})
+                  "Thread._wait_for_tstate_lock",
+                  "_watch"})  # connector/worker_watchdog.py, a process-mode worker's thread: sleeps 1 s per check
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 OURS = ("connector/", "checkpoint/", "benchmarks/")
 
