@@ -1,5 +1,5 @@
 """Which partition topic a message goes to: routers are pure functions of (message, candidate partitions, sequence
-number); `BatchRotation` spreads keyless messages of batching producers a batch at a time.
+number); `BatchRotation` is the writer's round robin for batching producers, a batch's worth at a time.
 
 Key hashing is the Java client's default (`HashingScheme.JavaStringHash` in
 `RoundRobinPartitionMessageRouterImpl`): `signSafeMod(key.hashCode() & Integer.MAX_VALUE, partitions)`, so a key
@@ -67,8 +67,9 @@ def sign_safe_mod(dividend: int, divisor: int) -> int:
 
 
 class BatchRotation:
-    """Round robin for the keyless messages of batching producers: one partition until it got a batch's worth
-    (`max_messages` messages, or `max_bytes` payload bytes with the next message), then the next partition.
+    """Round robin for batching producers (what the built-in routers send round robin: every message under
+    ROUND_ROBIN, keyless ones under MESSAGE_KEY_HASH): one partition until it got a batch's worth (`max_messages`
+    messages, or `max_bytes` payload bytes with the next message), then the next partition.
 
     A producer's batch holds messages of its own partition only, so one message per partition in turn cuts every
     batch small; the Java connector likewise moves on every batchingMaxMessages messages (`partitionSwitchSize`).
