@@ -6,7 +6,8 @@ Starts (and stops) its own broker, `micro-bench` on 24650/24080 with deduplicati
 one is running there. Every figure writes `--records` records of `--size` bytes to a fresh 4-partition topic, one producer per
 partition, and ends when the broker acknowledged them all (after one raw run to warm the broker up):
 
-  raw, no callback         send_async(payload, None) round robin over the partition producers, then flush
+  raw, no callback         send_async(payload, None) over the partition producers, then flush; the producers batch
+                           and take a batch's worth (1,000 messages) each in turn, as the sink's AT_LEAST_ONCE ones
   raw, Python callback     the same with a one-line Python callback per message (what the sink needs at least)
   raw, callback keeping its thread state
                            the same callback calling `keep_thread_state()` first (connector/client_threads.py)
@@ -30,12 +31,13 @@ from connector.sink.router import RoundRobinTopicRouter
 from connector.sink.writer import PulsarWriter, Sequenced
 from benchmarks.micro import BROKER, arguments, micro_broker
 PARTITIONS = 4
+BATCH_MESSAGES = 1000  # pulsar-client's default batching_max_messages; 100 B records never reach the byte limit
 
 
 def raw(service_url: str, topic: str, records: int, payload: bytes, with_callback: bool,
         keeping_thread_state: bool = False) -> float:
     client = pulsar.Client(service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))  # its own I/O thread
-    producers = [client.create_producer(f"{topic}-partition-{p}", block_if_queue_full=True,
+    producers = [client.create_producer(f"{topic}-partition-{p}", batching_enabled=True, block_if_queue_full=True,
                                         max_pending_messages=10_000) for p in range(PARTITIONS)]
     acknowledged = [0]
 
@@ -46,7 +48,7 @@ def raw(service_url: str, topic: str, records: int, payload: bytes, with_callbac
 
     began = time.perf_counter()
     for i in range(records):
-        producers[i % PARTITIONS].send_async(payload, callback if with_callback else None)
+        producers[i // BATCH_MESSAGES % PARTITIONS].send_async(payload, callback if with_callback else None)
     for producer in producers:
         producer.flush()
     elapsed = time.perf_counter() - began
