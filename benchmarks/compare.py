@@ -255,7 +255,7 @@ def _descendants(root: int) -> list[int]:
 
 
 def _process_name(pid: int) -> str:
-    """The name of process `pid` (`Name` in /proc/<pid>/status), "" once it ended."""
+    """The name of process `pid` (/proc/<pid>/comm, the same as `Name` in its status), "" once it ended."""
     try:
         with open(f"/proc/{pid}/comm") as f:
             return f.read().strip()

@@ -7,7 +7,8 @@ one is running there. Every figure writes `--records` records of `--size` bytes 
 partition, and ends when the broker acknowledged them all (after one raw run to warm the broker up):
 
   raw, no callback         send_async(payload, None) over the partition producers, then flush; the producers batch
-                           and take a batch's worth (1,000 messages) each in turn, as the sink's AT_LEAST_ONCE ones
+                           and take a batch's worth (the client's default limits) each in turn, as the sink's
+                           AT_LEAST_ONCE ones
   raw, Python callback     the same with a one-line Python callback per message (what the sink needs at least)
   raw, callback keeping its thread state
                            the same callback calling `keep_thread_state()` first (connector/client_threads.py)
@@ -26,12 +27,11 @@ from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from connector.client_threads import keep_thread_state
 from connector.serde import BytesSchema
-from connector.sink.config import SinkConfig
+from connector.sink.config import SinkConfig, batch_limits
 from connector.sink.router import RoundRobinTopicRouter
 from connector.sink.writer import PulsarWriter, Sequenced
 from benchmarks.micro import BROKER, arguments, micro_broker
 PARTITIONS = 4
-BATCH_MESSAGES = 1000  # pulsar-client's default batching_max_messages; 100 B records never reach the byte limit
 
 
 def raw(service_url: str, topic: str, records: int, payload: bytes, with_callback: bool,
@@ -46,9 +46,11 @@ def raw(service_url: str, topic: str, records: int, payload: bytes, with_callbac
             keep_thread_state()
         acknowledged[0] += 1
 
+    max_messages, max_bytes = batch_limits(DeliveryGuarantee.AT_LEAST_ONCE, {})  # the client's defaults
+    per_batch = max(1, min(max_messages, max_bytes // len(payload)))  # as the writer's BatchRotation moves on
     began = time.perf_counter()
     for i in range(records):
-        producers[i // BATCH_MESSAGES % PARTITIONS].send_async(payload, callback if with_callback else None)
+        producers[i // per_batch % PARTITIONS].send_async(payload, callback if with_callback else None)
     for producer in producers:
         producer.flush()
     elapsed = time.perf_counter() - began

@@ -91,6 +91,7 @@ class PulsarWriter:
         # What the built-in routers send round robin (ROUND_ROBIN every message, MESSAGE_KEY_HASH the keyless ones)
         # goes, with batching producers, a batch's worth at a time to each partition.
         limits = batch_limits(config.delivery_guarantee, config.producer_config)
+        self._batching = limits is not None
         self._rotation = BatchRotation(*limits) if limits and self._router_reads_keys_only else None
         self._hashes_keys = type(config.router) is KeyHashTopicRouter
 
@@ -110,9 +111,10 @@ class PulsarWriter:
             message = _NO_METADATA if self._router_reads_keys_only else PulsarMessage(value=element)
             value, tombstone = element, False
         payload = None if tombstone else self._config.schema.serialize(value)
+        size = 0 if tombstone else len(payload)
         candidates = self._candidates(self._target_topics(element, message))
         if self._rotation is not None and not (self._hashes_keys and message.key is not None):
-            topic = self._rotation.choose(candidates, 0 if tombstone else len(payload))
+            topic = self._rotation.choose(candidates, size)
         else:
             sequence = sequenced.sequence_id if sequenced else self._written
             topic = self._config.router.route(message, candidates, sequence)
@@ -124,7 +126,7 @@ class PulsarWriter:
         if self._written - self._completed >= self._config.max_pending_messages:
             self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
         try:
-            acknowledge = functools.partial(self._acknowledge, topic, 0 if tombstone else len(payload))
+            acknowledge = functools.partial(self._acknowledge, topic, size)
             producer.send_async(payload, acknowledge, **_send_arguments(message, sequenced))
         except Exception as error:
             raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
@@ -210,7 +212,7 @@ class PulsarWriter:
             self._deduplicating.add(base)
 
     def _create_producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
-        settings = {"batching_enabled": not self._exactly_once, **self._config.producer_config,
+        settings = {"batching_enabled": self._batching, **self._config.producer_config,
                     "send_timeout_millis": 0, "block_if_queue_full": False,
                     "max_pending_messages": self._config.max_pending_messages}
         deadline = time.monotonic() + PRODUCER_BUSY_RETRY_S
