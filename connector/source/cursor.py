@@ -40,6 +40,15 @@ def _time(ms: int, what: str) -> int:
     return ms
 
 
+def _reached(last_emitted: Position, boundary: Position) -> bool:
+    """Whether a split that emitted up to `last_emitted` has emitted every message up to and including `boundary`.
+    A batched message of an entry given as a whole (batch index -1) is not known to be the entry's last: see
+    `StopCursor.ends_when_drained`."""
+    if boundary.batch_index < 0 <= last_emitted.batch_index:
+        return (last_emitted.ledger_id, last_emitted.entry_id) > (boundary.ledger_id, boundary.entry_id)
+    return last_emitted.is_at_or_after(boundary)
+
+
 def _resolved(resolved_latest: Position | None) -> Position:
     """The split's last position taken when it started, which a latest() stop needs."""
     if resolved_latest is None:
@@ -165,10 +174,23 @@ class StopCursor:
             latest = _resolved(resolved_latest)
             if latest.is_empty_topic_marker:
                 return True
-            return last_emitted is not None and last_emitted.is_at_or_after(latest)
+            return last_emitted is not None and _reached(last_emitted, latest)
         if self.kind is StopKind.AFTER_MESSAGE_ID and last_emitted is not None:
-            return last_emitted.is_at_or_after(Position.from_bytes(self.message_id))
+            return _reached(last_emitted, Position.from_bytes(self.message_id))
         return False
+
+    def ends_when_drained(self, last_read: Position, resolved_latest: Position | None) -> bool:
+        """True when the stop includes a whole entry (batch index -1) and `last_read` is a batched message of that
+        entry: the split is done once the partition holds nothing after it, since a reader gets a batched entry's
+        messages all at once and every later entry lies past the stop."""
+        if self.kind is StopKind.LATEST:
+            boundary = _resolved(resolved_latest)
+        elif self.kind is StopKind.AFTER_MESSAGE_ID:
+            boundary = Position.from_bytes(self.message_id)
+        else:
+            return False
+        return boundary.batch_index < 0 <= last_read.batch_index and \
+            (last_read.ledger_id, last_read.entry_id) == (boundary.ledger_id, boundary.entry_id)
 
     def checks_from(self, resolved_latest: Position | None) -> tuple[int, ...]:
         """The (ledger, entry) from which messages need `excludes` and `reached_at`: a message in an earlier entry

@@ -25,7 +25,8 @@ SOURCE_OPTIONS: tuple[Option, ...] = (
     Option("`set_bounded_stop_cursor` / `set_unbounded_stop_cursor`", "stopCursor", "stop_cursor",
            "`never()`, `latest()`, `at_message_id`, `after_message_id`, `at_publish_time`, `after_publish_time`, "
            "`at_event_time`, `after_event_time`; bounded: the source reads the splits found at start to it and "
-           "ends; unbounded: every split stops there, discovery goes on, the job runs until cancelled",
+           "ends; unbounded: every split stops there, discovery goes on, the job runs until cancelled; a message id "
+           "with batch index -1 stands for its whole entry",
            instance_of(StopCursor)),
     Option("`set_deserialization_schema` / `set_deserialization_schema_from_registry`", "deserializationSchema",
            "deserialization_schema", "`SimpleStringSchema()`, `BytesSchema()`, `AvroRowSchema`, `JsonRowSchema`, "

@@ -64,12 +64,16 @@ class SplitReader:
             if not Position.from_bytes(last).is_empty_topic_marker:
                 self.state = replace(self.state, last_emitted=last)
         self._latest = Position.from_bytes(self.state.stop_at) if self.state.stop_at else None
-        # (ledger, entry): a message in an earlier entry needs no stop check. A key (ledger, entry, batch) compares
-        # below it exactly when its entry does; nothing compares below ().
-        self._checks_from = stop.checks_from(self._latest) if self._stop_checked else ()
+        # Per message, `poll` compares the client's own message ids with `<`, which orders them by (ledger, entry,
+        # batch index) without a Python tuple of three calls (the client's `<=` and `==` also compare partitions).
+        # A message before `_checks_from` (the first of the stop's entry) needs no stop check; none is before
+        # `earliest`.
+        checks_from = stop.checks_from(self._latest) if self._stop_checked else ()
+        self._checks_from = _client_id(*checks_from, -1) if checks_from else pulsar.MessageId.earliest
+        # The last message read (nothing is before `earliest`): a message not after it is a redelivery.
+        self._last_read = pulsar.MessageId.deserialize(self.state.last_emitted) if self.state.last_emitted \
+            else pulsar.MessageId.earliest
         last = self.last_position()
-        # (ledger, entry, batch index) of the last message read: a message at or before it is a redelivery.
-        self._last_read = (last.ledger_id, last.entry_id, last.batch_index) if last else (-2, -2, -2)
         if self._done(last):
             # Nothing to read, so no reader opens: look the split up anyway, so that an unreachable broker fails
             # here instead of passing for an empty partition.
@@ -96,7 +100,7 @@ class SplitReader:
             try:
                 message = self._reader.read_next(timeout_ms)
             except pulsar.Timeout:
-                if self._stop.idle_past(int(time.time() * 1000)) and not self._has_more():
+                if self._ends_when_drained() and not self._has_more():
                     self._finish()
                 elif self._stall is not None and not messages:
                     self._stall.idle(self._position_text)
@@ -104,15 +108,14 @@ class SplitReader:
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error
             message_id = message.message_id()
-            key = (message_id.ledger_id(), message_id.entry_id(), message_id.batch_index())
-            if key <= self._last_read:  # the client delivered it again (seen after a broker restart)
+            if not self._last_read < message_id:  # the client delivered it again (seen after a broker restart)
                 redelivered += 1
                 continue
-            self._last_read = key
-            if not self._stop_checked or key < self._checks_from:  # never(), or an entry before the stop's
+            self._last_read = message_id
+            if not self._stop_checked or message_id < self._checks_from:  # never(), or an entry before the stop's
                 messages.append(message)
                 continue
-            position = Position(*key)
+            position = Position.of(message_id)
             times = (message.publish_timestamp(), message.event_timestamp()) if self._stop_by_time else (0, 0)
             if self._stop.excludes(position, *times, self._latest):
                 self._finish()
@@ -129,6 +132,14 @@ class SplitReader:
             if self._stall is not None:
                 self._stall.received()
         return messages
+
+    def _ends_when_drained(self) -> bool:
+        """Whether the split is done once its partition holds nothing after the last message read (asked when a
+        read times out)."""
+        if not self._stop_checked:
+            return False
+        return self._stop.idle_past(int(time.time() * 1000)) or \
+            self._stop.ends_when_drained(Position.of(self._last_read), self._latest)
 
     def _has_more(self) -> bool:
         """Whether the partition holds messages after the last one read (asks the broker when none is queued): an
@@ -179,6 +190,12 @@ class SplitReader:
         self.state = replace(self.state, finished=True)
         log.info("split %s reached its stop cursor", self.state.split)
         self.close()
+
+
+def _client_id(ledger_id: int, entry_id: int, batch_index: int) -> pulsar.MessageId:
+    """The client's own message id (the type `Message.message_id()` returns, which compares with it) of a
+    position."""
+    return pulsar.MessageId.deserialize(pulsar.MessageId(-1, ledger_id, entry_id, batch_index).serialize())
 
 
 def _last_message_id(admin: PulsarAdmin, split: str) -> bytes:

@@ -10,8 +10,10 @@ import pulsar
 import pytest
 from pyflink.datastream import MapFunction, RuntimeContext, RuntimeExecutionMode, StreamExecutionEnvironment
 
+from checkpoint.split_state import SplitState
 from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
 from connector.admin import PulsarAdmin
+from connector.source.reader import SplitReader
 from tests.sequenced import create_sequenced_topic
 
 
@@ -141,6 +143,11 @@ def ten_messages(broker, admin: PulsarAdmin) -> tuple[str, list[pulsar.MessageId
     return topic, [m.message_id() for m in messages], [m.publish_timestamp() for m in messages]
 
 
+def whole_entry(message_id: pulsar.MessageId) -> pulsar.MessageId:
+    """The id of `message_id`'s entry as a whole (batch index -1), as the admin API gives an entry."""
+    return pulsar.MessageId(message_id.partition(), message_id.ledger_id(), message_id.entry_id(), -1)
+
+
 def names(*indexes: int) -> list[str]:
     return [f"m{i}" for i in indexes]
 
@@ -158,6 +165,8 @@ CASES = {
                                 range(3)),
     "stop-after-id-inside-batch": (lambda ids, pts: (StartCursor.earliest(),
                                                      StopCursor.after_message_id(ids[3])), range(4)),
+    "stop-after-whole-batched-entry": (lambda ids, pts: (StartCursor.earliest(),
+                                                         StopCursor.after_message_id(whole_entry(ids[0]))), range(5)),
     "stop-after-id-single": (lambda ids, pts: (StartCursor.from_message_id(ids[6]),
                                                StopCursor.after_message_id(ids[7])), [6, 7]),
     "publish-time-start-and-stop": (lambda ids, pts: (StartCursor.from_publish_time(pts[6]),
@@ -222,3 +231,24 @@ def test_splits_spread_evenly_over_reader_subtasks(broker, admin: PulsarAdmin, p
             if len(placed) == 4:
                 break
     assert sorted(Counter(placed.values()).values()) == [2, 2], placed
+
+
+def test_a_stop_after_a_whole_batched_entry_at_the_partitions_end_reads_all_of_it(
+        broker, admin: PulsarAdmin, pulsar_client: pulsar.Client) -> None:
+    """The entry's last message is not known from its id: the reader ends once the partition holds nothing more."""
+    from tests.conftest import unique_topic
+
+    topic = unique_topic("whole-entry-stop")
+    producer = pulsar_client.create_producer(topic, batching_enabled=True, batching_max_publish_delay_ms=100)
+    for i in range(5):
+        producer.send_async(f"m{i}".encode(), None)
+    producer.flush()
+    last = admin.last_message_id(topic)
+    stop = StopCursor.after_message_id(pulsar.MessageId(-1, last.ledger_id, last.entry_id, -1))
+    reader = SplitReader(pulsar_client, admin, SplitState(topic), StartCursor.earliest(), stop)
+    read: list[bytes] = []
+    deadline = time.monotonic() + 10
+    while not reader.state.finished and time.monotonic() < deadline:
+        read += [message.data() for message in reader.poll(100, 200)]
+    assert read == [f"m{i}".encode() for i in range(5)]
+    assert reader.state.finished, "nothing after the entry: the stop is reached"

@@ -23,6 +23,19 @@ def test_message_id_stops_exclusive_and_inclusive() -> None:
     assert not at.reached_at(Position(2, 5, 1), None)
 
 
+def test_a_stop_after_a_whole_entry_is_reached_only_past_a_batched_message_of_it() -> None:
+    """A batched message of the entry does not tell whether it is the entry's last: the split ends on a message
+    past the entry, or once the partition is drained."""
+    for stop, latest in ((StopCursor.after_message_id(mid(2, 5)), None), (StopCursor.latest(), Position(2, 5))):
+        assert not stop.reached_at(Position(2, 5, 0), latest) and not stop.excludes(Position(2, 5, 7), 0, 0, latest)
+        assert stop.reached_at(Position(2, 5, -1), latest), "a message not batched is the whole entry"
+        assert stop.ends_when_drained(Position(2, 5, 3), latest)
+        assert not stop.ends_when_drained(Position(2, 4, 3), latest) and not stop.ends_when_drained(
+            Position(2, 5, -1), latest)
+    assert not StopCursor.after_message_id(mid(2, 5, 1)).ends_when_drained(Position(2, 5, 1), None)
+    assert not StopCursor.at_message_id(mid(2, 5)).ends_when_drained(Position(2, 5, 0), None)
+
+
 def test_time_stops_at_and_after() -> None:
     assert StopCursor.at_publish_time(100).excludes(Position(1, 1), 100, 0)
     assert not StopCursor.after_publish_time(100).excludes(Position(1, 1), 100, 0)

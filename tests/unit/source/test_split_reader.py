@@ -16,7 +16,8 @@ SPLIT = "persistent://public/default/orders-partition-0"
 
 class Message:
     def __init__(self, entry: int, batch: int) -> None:
-        self._id = pulsar.MessageId(0, 5, entry, batch)
+        # the client's own id type, as `pulsar.Message.message_id()` returns it (not the `pulsar.MessageId` wrapper)
+        self._id = pulsar.MessageId.deserialize(pulsar.MessageId(0, 5, entry, batch).serialize())
 
     def message_id(self) -> pulsar.MessageId:
         return self._id
@@ -28,6 +29,9 @@ class Reader:
     def __init__(self, ids: list[tuple[int, int]]) -> None:
         self._messages = [Message(entry, batch) for entry, batch in ids]
         self.connected = True
+
+    def has_message_available(self) -> bool:
+        return bool(self._messages)
 
     def read_next(self, timeout_ms: int) -> Message:
         if not self._messages:
@@ -83,6 +87,30 @@ def test_poll_returns_at_most_max_records_and_goes_on_from_there() -> None:
     assert ids(split.poll(3, 0)) == [(1, 3), (1, 4)]
     assert split.poll(3, 0) == []
 
+
+@pytest.mark.parametrize("stop, last", [
+    (StopCursor.at_message_id(pulsar.MessageId(0, 5, 3, 1)), (3, 0)),
+    (StopCursor.after_message_id(pulsar.MessageId(0, 5, 3, 1)), (3, 1)),
+    (StopCursor.at_message_id(pulsar.MessageId(0, 5, 3, -1)), (2, 2)),  # a whole entry: none of entry 3
+    (StopCursor.after_message_id(pulsar.MessageId(0, 5, 3, -1)), (3, 2)),  # all of entry 3
+])
+def test_a_message_id_stop_inside_a_batched_entry_ends_at_the_right_message(stop: StopCursor,
+                                                                             last: tuple[int, int]) -> None:
+    reader = Reader([(entry, batch) for entry in (2, 3, 4) for batch in range(3)])
+    split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(), stop)
+    read = ids(split.poll(100, 0))
+    assert read == [(entry, batch) for entry in (2, 3, 4) for batch in range(3)][:read.index(last) + 1]
+    assert split.state.finished
+
+
+def test_a_stop_after_a_whole_batched_entry_that_ends_the_partition_ends_once_it_is_drained() -> None:
+    reader = Reader([(entry, batch) for entry in (2, 3) for batch in range(3)])
+    split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(),
+                        StopCursor.after_message_id(pulsar.MessageId(0, 5, 3, -1)))
+    assert ids(split.poll(4, 0)) == [(2, 0), (2, 1), (2, 2), (3, 0)]
+    assert not split.state.finished, "entry 3 may hold more messages"
+    assert ids(split.poll(100, 0)) == [(3, 1), (3, 2)]
+    assert split.state.finished, "nothing after entry 3: the stop is reached"
 
 
 def disconnected_split(monkeypatch) -> tuple[SplitReader, Reader, list[float]]:
