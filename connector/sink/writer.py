@@ -112,11 +112,9 @@ class PulsarWriter:
             raise self._error
         if isinstance(element, PulsarMessage):
             message, value, tombstone = element, element.value, element.value is None
-            arguments = _send_arguments(message, sequenced)
         else:  # a plain value: no metadata, and the built-in routers read nothing else of a message
             message = _NO_METADATA if self._router_reads_keys_only else PulsarMessage(value=element)
             value, tombstone = element, False
-            arguments = {"sequence_id": sequenced.sequence_id} if sequenced else {}
         payload = None if tombstone else self._config.schema.serialize(value)
         size = 0 if tombstone else len(payload)
         candidates = self._candidates(self._target_topics(element, message))
@@ -134,7 +132,7 @@ class PulsarWriter:
             self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
         try:
             acknowledge = functools.partial(self._acknowledge, topic, size)
-            producer.send_async(payload, acknowledge, **arguments)
+            producer.send_async(payload, acknowledge, **_send_arguments(message, sequenced))
         except Exception as error:
             raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
         self._written += 1
@@ -291,6 +289,8 @@ class PulsarWriter:
 
 
 def _send_arguments(message: PulsarMessage, sequenced: Sequenced | None) -> dict[str, Any]:
+    if message is _NO_METADATA:  # a plain value's, on the hot path: no metadata to look at
+        return {"sequence_id": sequenced.sequence_id} if sequenced else {}
     arguments: dict[str, Any] = {}
     if message.properties:
         arguments["properties"] = dict(message.properties)

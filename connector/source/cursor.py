@@ -40,13 +40,16 @@ def _time(ms: int, what: str) -> int:
     return ms
 
 
+def _in_whole_entry(position: Position, boundary: Position) -> bool:
+    """Whether `position` is a batched message of the entry `boundary` gives as a whole (batch index -1): such a
+    message is not known to be its entry's last (see `StopCursor.ends_when_drained`)."""
+    return boundary.batch_index < 0 <= position.batch_index and \
+        (position.ledger_id, position.entry_id) == (boundary.ledger_id, boundary.entry_id)
+
+
 def _reached(last_emitted: Position, boundary: Position) -> bool:
-    """Whether a split that emitted up to `last_emitted` has emitted every message up to and including `boundary`.
-    A batched message of an entry given as a whole (batch index -1) is not known to be the entry's last: see
-    `StopCursor.ends_when_drained`."""
-    if boundary.batch_index < 0 <= last_emitted.batch_index:
-        return (last_emitted.ledger_id, last_emitted.entry_id) > (boundary.ledger_id, boundary.entry_id)
-    return last_emitted.is_at_or_after(boundary)
+    """Whether a split that emitted up to `last_emitted` has emitted every message up to and including `boundary`."""
+    return last_emitted.is_at_or_after(boundary) and not _in_whole_entry(last_emitted, boundary)
 
 
 def _resolved(resolved_latest: Position | None) -> Position:
@@ -170,27 +173,27 @@ class StopCursor:
         Only boundaries given as positions can tell this; time boundaries end on the first message past them
         (or, for publish time, when the partition is idle past that time: see `idle_past`).
         """
-        if self.kind is StopKind.LATEST:
-            latest = _resolved(resolved_latest)
-            if latest.is_empty_topic_marker:
-                return True
-            return last_emitted is not None and _reached(last_emitted, latest)
-        if self.kind is StopKind.AFTER_MESSAGE_ID and last_emitted is not None:
-            return _reached(last_emitted, Position.from_bytes(self.message_id))
-        return False
+        boundary = self._last_included(resolved_latest)
+        if boundary is None:
+            return False
+        if self.kind is StopKind.LATEST and boundary.is_empty_topic_marker:
+            return True
+        return last_emitted is not None and _reached(last_emitted, boundary)
 
     def ends_when_drained(self, last_read: Position, resolved_latest: Position | None) -> bool:
         """True when the stop includes a whole entry (batch index -1) and `last_read` is a batched message of that
         entry: the split is done once the partition holds nothing after it, since a reader gets a batched entry's
         messages all at once and every later entry lies past the stop."""
+        boundary = self._last_included(resolved_latest)
+        return boundary is not None and _in_whole_entry(last_read, boundary)
+
+    def _last_included(self, resolved_latest: Position | None) -> Position | None:
+        """The last position a latest() or after_message_id() stop includes; None for the other stops."""
         if self.kind is StopKind.LATEST:
-            boundary = _resolved(resolved_latest)
-        elif self.kind is StopKind.AFTER_MESSAGE_ID:
-            boundary = Position.from_bytes(self.message_id)
-        else:
-            return False
-        return boundary.batch_index < 0 <= last_read.batch_index and \
-            (last_read.ledger_id, last_read.entry_id) == (boundary.ledger_id, boundary.entry_id)
+            return _resolved(resolved_latest)
+        if self.kind is StopKind.AFTER_MESSAGE_ID:
+            return Position.from_bytes(self.message_id)
+        return None
 
     def checks_from(self, resolved_latest: Position | None) -> tuple[int, ...]:
         """The (ledger, entry) from which messages need `excludes` and `reached_at`: a message in an earlier entry
