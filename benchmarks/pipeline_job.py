@@ -4,9 +4,9 @@
 
 Runs under PyFlink 2.3 (this project's venv) or PyFlink 1.18 (the benchmark's second venv), with either this
 project's connector (`"connector": "ours"`) or Apache's Java connector 4.1.0-1.18 (`"connector": "java"`, its jars
-listed in `"jars"`), or no connector reading (`"connector": "pyflink"`: the idle-CPU floor, `"shape": "floor"`, or
-the throughput ceilings, `"shape": "source"`, and `"shape": "pipeline"` into our sink). `benchmarks/compare.py` writes
-the spec, starts this script and measures from outside.
+listed in `"jars"`), or no connector reading (`"connector": "pyflink"`: the idle-CPU floors, `"shape": "floor"` and
+`"driver-floor"`, or the throughput ceilings, `"shape": "source"`, and `"shape": "pipeline"` into our sink).
+`benchmarks/compare.py` writes the spec, starts this script and measures from outside.
 
 `BenchMap` is the Python map both pipelines share: upper-cases the string value, and records what the harness
 needs without costing more than a clock read per record: per subtask the first and last record time and the
@@ -26,7 +26,7 @@ import time
 import uuid
 
 from pyflink.common import Configuration, Types
-from pyflink.datastream import MapFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream import KeyedProcessFunction, MapFunction, RuntimeContext, StreamExecutionEnvironment
 
 
 class InjectedFailure(RuntimeError):
@@ -147,26 +147,74 @@ def java(env: StreamExecutionEnvironment, spec: dict):
     return stream, sink
 
 
-def floor(env: StreamExecutionEnvironment, spec: dict):
-    """PyFlink alone, shaped like our unbounded source without Pulsar: a datagen tick a second into a Python keyed
-    step at parallelism 1 that emits nothing, keyed into the Python operator `BenchMap` fuses with. What an idle
-    Python-driven source costs before it reads anything (`compare.idle_run`)."""
-    from pyflink.datastream import KeyedProcessFunction
-    from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
+class Nothing(KeyedProcessFunction):
+    """An idle Python keyed step: emits nothing."""
 
-    class Nothing(KeyedProcessFunction):
-        def process_element(self, value, ctx):
-            return []
+    def process_element(self, value, ctx):
+        return []
+
+
+class Steps(KeyedProcessFunction):
+    """On each element and on each timer of a chain every `step_ms`, one element per key of `keys`, as our source's
+    discovery step emits them to its readers."""
+
+    def __init__(self, keys: int, step_ms: int) -> None:
+        self.keys, self.step_ms = keys, step_ms
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.timer_at = None
+
+    def process_element(self, value, ctx):
+        yield from self.step(ctx.timer_service())
+
+    def on_timer(self, timestamp, ctx):
+        self.timer_at = None
+        yield from self.step(ctx.timer_service())
+
+    def step(self, timers):
+        for key in range(self.keys):
+            yield str(key)
+        if self.timer_at is None:
+            self.timer_at = timers.current_processing_time() + self.step_ms
+            timers.register_processing_time_timer(self.timer_at)
+
+
+def idle_readers(env: StreamExecutionEnvironment, ticks_per_second: int, driver: KeyedProcessFunction):
+    """Datagen ticks (parallelism 1) -> `driver` (a Python keyed step, parallelism 1) -> keyed into the idle Python
+    operator `BenchMap` fuses with: the shape of our unbounded source without Pulsar."""
+    from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
 
     table_env = StreamTableEnvironment.create(env)
     ticks = table_env.to_data_stream(table_env.from_descriptor(
         TableDescriptor.for_connector("datagen")
         .schema(Schema.new_builder().column("tick", DataTypes.TINYINT()).build())
-        .option("rows-per-second", "1").option("scan.parallelism", "1").build()))
-    stream = (ticks.key_by(lambda _: 0, key_type=Types.INT()).process(Nothing(), output_type=Types.STRING())
-              .set_parallelism(1).key_by(lambda value: value, key_type=Types.STRING())
-              .process(Nothing(), output_type=Types.STRING()))
-    return stream, None
+        .option("rows-per-second", str(ticks_per_second)).option("scan.parallelism", "1").build()))
+    return (ticks.key_by(lambda _: 0, key_type=Types.INT()).process(driver, output_type=Types.STRING())
+            .set_parallelism(1).key_by(lambda value: value, key_type=Types.STRING())
+            .process(Nothing(), output_type=Types.STRING()))
+
+
+def floor(env: StreamExecutionEnvironment, spec: dict):
+    """PyFlink alone, shaped like our unbounded source without Pulsar, at its least: a datagen tick a second into a
+    Python keyed step that emits nothing, PyFlink's default bundle time. What an idle Python-driven source costs
+    before it reads anything (`compare.idle_run`)."""
+    return idle_readers(env, 1, Nothing()), None
+
+
+def driver_floor(env: StreamExecutionEnvironment, spec: dict):
+    """PyFlink alone in the shape of our unbounded source's driver, no Pulsar: datagen ticks at the rate the source
+    uses with its default poll interval, a step per tick and per timer of a chain at the source's step emitting one
+    element per reader key (READER_KEYS, as over 32 or more partitions), and the bundle time the connector sets.
+    What the drive alone costs an idle source before any reader polls (`compare.idle_run`)."""
+    from connector.python_runtime import set_bundle_time_unless_set
+    from connector.source.assignment import READER_KEYS
+    from connector.source.builder import PulsarSource
+    from connector.source.pacing import step_ms, ticks_per_second
+
+    poll_interval_ms = PulsarSource.poll_interval_ms  # the default
+    set_bundle_time_unless_set(env._j_stream_execution_environment)
+    steps = Steps(READER_KEYS, step_ms(poll_interval_ms))
+    return idle_readers(env, ticks_per_second(poll_interval_ms), steps), None
 
 
 def ceiling(env: StreamExecutionEnvironment, spec: dict):
@@ -199,7 +247,8 @@ def main() -> None:
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     env = environment(spec)
-    build = {"ours": ours, "java": java, "pyflink": floor if spec["shape"] == "floor" else ceiling}[spec["connector"]]
+    pyflink = {"floor": floor, "driver-floor": driver_floor}.get(spec["shape"], ceiling)
+    build = {"ours": ours, "java": java, "pyflink": pyflink}[spec["connector"]]
     stream, sink = build(env, spec)
     mapped = stream.map(BenchMap(spec["probe_dir"], spec.get("map_latency", False)),
                         output_type=Types.STRING()).name("bench map")

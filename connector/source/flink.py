@@ -50,7 +50,7 @@ from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
-from connector.source.pacing import TickPacer
+from connector.source.pacing import TickPacer, step_ms, ticks_per_second
 from connector.source.reader import SplitReader
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
@@ -65,11 +65,6 @@ NEW = "new"          # split discovered later: starts at earliest, so nothing wr
 # stamp (epoch ms when discovery emitted the element, 0 in bounded mode) paces the splits (pacing.py).
 _READER_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.LONG()])
 _LOST_TIMER_MS = 2000  # a step timer this overdue is taken as lost and a new one registered
-_TIMER_STEP_MS = 50  # the timer chain's period (or the poll interval, if longer): at most 20 extra steps a second
-# The driver's ticks a second, at most. Datagen emits a second's ticks in one burst, and each tick is one element per
-# reader key, so more ticks add CPU, not steps that matter: 1,000 idle partitions cost 27.5% of a core at 10 a second
-# against 108% at 100 (the bench's idle run), and an EXACTLY_ONCE backlog read as fast (3,469 against 3,451 records/s).
-_MAX_TICKS_PER_SECOND = 10
 
 
 def metadata_type(value_type: TypeInformation) -> TypeInformation:
@@ -102,13 +97,13 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
 
 
 def _ticks(env: StreamExecutionEnvironment, source: Any) -> DataStream:
-    """An endless stream of cheap elements, one per poll interval up to `_MAX_TICKS_PER_SECOND`: the clock the readers
-    poll on (with discovery's timer chain)."""
+    """An endless stream of cheap elements, `ticks_per_second` of them (pacing.py): the clock the readers poll on
+    (with discovery's timer chain)."""
     table_env = StreamTableEnvironment.create(env)
     ticks = table_env.from_descriptor(
         TableDescriptor.for_connector("datagen")
         .schema(Schema.new_builder().column("tick", DataTypes.TINYINT()).build())
-        .option("rows-per-second", str(max(1, min(_MAX_TICKS_PER_SECOND, round(1000 / source.poll_interval_ms)))))
+        .option("rows-per-second", str(ticks_per_second(source.poll_interval_ms)))
         .option("scan.parallelism", "1")
         .build())
     return table_env.to_data_stream(ticks)
@@ -159,7 +154,7 @@ class _DiscoverSplits(KeyedProcessFunction):
         """Registers the next step timer unless one is pending (one that is long overdue has been lost)."""
         now = timers.current_processing_time()
         if self._timer_at is None or now - self._timer_at > _LOST_TIMER_MS:
-            self._timer_at = now + max(_TIMER_STEP_MS, self._source.poll_interval_ms)
+            self._timer_at = now + step_ms(self._source.poll_interval_ms)
             timers.register_processing_time_timer(self._timer_at)
 
     def _elements(self) -> Iterable[tuple[str, str, int]]:

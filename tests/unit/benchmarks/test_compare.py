@@ -1,6 +1,6 @@
-"""The benchmark's parsing of a JVM's Native Memory Tracking diff (what grew in a soak)."""
+"""The benchmark's parsing of a JVM's Native Memory Tracking diff (what grew in a soak), and its idle rows."""
 
-from benchmarks.compare import committed_changes_mb
+from benchmarks.compare import committed_changes_mb, goals, markdown
 
 SUMMARY_DIFF = """\
 Native Memory Tracking:
@@ -31,3 +31,25 @@ def test_unchanged_and_tiny_changes_are_left_out() -> None:
     assert "Java Heap" not in committed_changes_mb(SUMMARY_DIFF)
     assert "Internal" not in committed_changes_mb(SUMMARY_DIFF)
     assert committed_changes_mb("") == {}
+
+
+IDLE_REPORT = {"sizes": {}, "idle": [
+    {"variant": "ours-source", "partitions": 1000, "cpu_pct": 24.6, "cpu_pct_jvm": 9.6, "cpu_pct_python": 15.0},
+    {"variant": "pyflink-floor", "partitions": 1, "cpu_pct": 4.0, "cpu_pct_jvm": 3.0, "cpu_pct_python": 1.0},
+    {"variant": "pyflink-driver-floor", "partitions": 1, "cpu_pct": 17.9, "cpu_pct_jvm": 10.6, "cpu_pct_python": 7.3}]}
+
+
+def test_the_idle_goal_row_is_followed_by_both_floors_each_against_the_goal() -> None:
+    rows = {goal: (measured, met) for goal, _target, measured, met in goals(IDLE_REPORT)}
+    assert rows["CPU over 1,000 idle partitions"] == ("24.6%", "**no**")
+    floors = {goal: value for goal, value in rows.items() if goal.startswith("PyFlink alone")}
+    assert sorted(floors.values()) == [("17.9%", "**no**"), ("4.0%", "yes")]
+    assert any("driver shape" in goal for goal, value in floors.items() if value[0] == "17.9%")
+
+
+def test_the_idle_table_names_each_floor_without_a_partition_count() -> None:
+    lines = markdown({**IDLE_REPORT, "started": "now", "machine": "m", "broker": "4.2.4", "records": 1, "runs": 1,
+                      "latency": []}).splitlines()
+    floor_rows = [line for line in lines if line.startswith("| PyFlink alone") and "| - |" in line]
+    assert len(floor_rows) == 2
+    assert any("driver shape" in line and "| 17.9 | 10.6 | 7.3 |" in line for line in floor_rows)

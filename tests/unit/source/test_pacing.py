@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.source.pacing import TickPacer
+from connector.source.pacing import TickPacer, step_ms, ticks_per_second
 
 
 def test_young_ticks_are_steps() -> None:
@@ -120,3 +120,15 @@ def test_a_split_that_finds_a_record_is_back_to_every_tick_also_when_quiet_and_i
     pacer.stepped(10.0, found_messages=True)
     assert pacer.due(stamp_ms=5_000, now_ms=5_001, now_monotonic_s=10.0001)
     assert _gap_after_empty_step(pacer, 10.001) == 20
+
+
+def test_the_driver_ticks_once_per_poll_interval_from_one_to_ten_times_a_second() -> None:
+    assert ticks_per_second(10) == 10  # the default poll interval
+    assert ticks_per_second(1) == 10
+    assert ticks_per_second(250) == 4
+    assert ticks_per_second(5_000) == 1
+
+
+def test_the_timer_chain_steps_every_50_ms_or_every_poll_interval_if_longer() -> None:
+    assert step_ms(10) == 50
+    assert step_ms(200) == 200
