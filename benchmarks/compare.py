@@ -129,6 +129,7 @@ IDLE_FLOOR = Variant("pyflink-floor", "PyFlink alone: datagen -> two idle Python
                      "2.3", "floor")
 IDLE_DRIVER_FLOOR = Variant("pyflink-driver-floor", "PyFlink alone in our source's driver shape: ticks, a timer chain, "
                             "an element per reader key, 100 ms bundles; no Pulsar", "pyflink", "2.3", "driver-floor")
+IDLE_FLOORS = (IDLE_FLOOR, IDLE_DRIVER_FLOOR)
 EXACTLY_ONCE_PIPELINE = VARIANTS[1]  # also the backlog run's (checkpoints under backpressure)
 
 
@@ -1103,10 +1104,10 @@ def markdown(report: dict) -> str:
                   "discovery step's timer chain, an element per reader key on each step, the bundle time the "
                   "connector sets): what the drive costs before any reader polls.", "",
                   "| what | partitions | CPU % of one core | JVM | Python |", "|---|---:|---:|---:|---:|"]
-        labels = {v.key: v.label for v in VARIANTS + [IDLE_FLOOR, IDLE_DRIVER_FLOOR]}
+        labels = {v.key: v.label for v in VARIANTS + list(IDLE_FLOORS)}
+        floors = {floor.key for floor in IDLE_FLOORS}
         for idle in report["idle"]:
             value = idle.get("cpu_pct", f"failed: {idle.get('error', '?')[:200]!r}")
-            floors = (IDLE_FLOOR.key, IDLE_DRIVER_FLOOR.key)
             partitions = "-" if idle["variant"] in floors else f"{idle['partitions']:,}"
             lines.append(f"| {labels[idle['variant']]} | {partitions} | {value} | {idle.get('cpu_pct_jvm', '')} | "
                          f"{idle.get('cpu_pct_python', '')} |")
@@ -1276,7 +1277,7 @@ def main() -> None:
                           flush=True)
                     report["idle"].append(idle_run(admin, variant, partitions, 30))
                     print(f"    {report['idle'][-1]}", flush=True)
-            for floor in (IDLE_FLOOR, IDLE_DRIVER_FLOOR):
+            for floor in IDLE_FLOORS:
                 print(f"[{time.strftime('%H:%M:%S')}] idle CPU, {floor.key} ...", flush=True)
                 report["idle"].append(idle_run(admin, floor, 1, 30))
                 print(f"    {report['idle'][-1]}", flush=True)

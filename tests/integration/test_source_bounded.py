@@ -14,6 +14,7 @@ from checkpoint.split_state import SplitState
 from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
 from connector.admin import PulsarAdmin
 from connector.source.reader import SplitReader
+from tests.conftest import unique_topic
 from tests.sequenced import create_sequenced_topic
 
 
@@ -236,8 +237,6 @@ def test_splits_spread_evenly_over_reader_subtasks(broker, admin: PulsarAdmin, p
 def test_a_stop_after_a_whole_batched_entry_at_the_partitions_end_reads_all_of_it(
         broker, admin: PulsarAdmin, pulsar_client: pulsar.Client) -> None:
     """The entry's last message is not known from its id: the reader ends once the partition holds nothing more."""
-    from tests.conftest import unique_topic
-
     topic = unique_topic("whole-entry-stop")
     producer = pulsar_client.create_producer(topic, batching_enabled=True, batching_max_publish_delay_ms=100)
     for i in range(5):
