@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from enum import Enum
 
+from connector.sink.client_batches import BatchBoundary
 from connector.sink.message import PulsarMessage
 
 
@@ -68,8 +69,8 @@ def sign_safe_mod(dividend: int, divisor: int) -> int:
 
 class BatchRotation:
     """Round robin for batching producers (what the built-in routers send round robin: every message under
-    ROUND_ROBIN, keyless ones under MESSAGE_KEY_HASH): one partition until it got a batch's worth (`max_messages`
-    messages, or `max_bytes` payload bytes with the next message), then the next partition.
+    ROUND_ROBIN, keyless ones under MESSAGE_KEY_HASH): one partition until it got a batch's worth (where
+    pulsar-client would end the batch: `connector.sink.client_batches`), then the next partition.
 
     A producer's batch holds messages of its own partition only, so one message per partition in turn cuts every
     batch small; the Java connector likewise moves on every batchingMaxMessages messages (`partitionSwitchSize`).
@@ -77,13 +78,11 @@ class BatchRotation:
     """
 
     def __init__(self, max_messages: int, max_bytes: int) -> None:
-        self._max_messages, self._max_bytes = max_messages, max_bytes
-        self._index = self._messages = self._bytes = 0
+        self._batch = BatchBoundary(max_messages, max_bytes)
+        self._index = -1
 
     def choose(self, partitions: Sequence[str], size: int) -> str:
         """The partition for the next message, of `size` payload bytes."""
-        if self._messages and (self._messages >= self._max_messages or self._bytes + size > self._max_bytes):
-            self._index, self._messages, self._bytes = self._index + 1, 0, 0
-        self._messages += 1
-        self._bytes += size
+        if self._batch.add(size):
+            self._index += 1
         return partitions[self._index % len(partitions)]

@@ -6,6 +6,14 @@ Contracts:
 - Every failure (producer creation, a rejected or unacknowledged send) raises `PulsarSinkError` naming the topic
   and the cause, from the next `write`, `check` or `flush` at the latest. Nothing is dropped silently.
 - `flush` returns only when the broker acknowledged every message written so far.
+- Batching producers (NONE and AT_LEAST_ONCE) take one send callback per client batch, on its first message: a batch
+  completes as one, and a callback per message cost a quarter of a pipeline's records/s (README, the sink). The
+  writer predicts where the client ends each batch (`connector.sink.client_batches`); for that the client's
+  publish-delay timer is off, and the writer sends what waits in open batches at every `check` and `flush` (the
+  Flink glue calls one at each bundle end) and before it waits for acknowledgements. Each batch's result names its
+  size, and a size other than predicted raises: a batch without a callback never goes unseen. A message sent with a
+  delay (`deliver_after_ms`; the client sends those alone) and producers set up otherwise
+  (`batching_max_publish_delay_ms` or `batching_type` in the producer config) keep a callback per message.
 - The client never gives up on a message by itself (its send timeout is off): a producer's messages are
   persisted in order with no gaps, which broker deduplication relies on. The sink applies the send timeout
   itself: no acknowledgement for that long while messages wait raises.
@@ -33,6 +41,7 @@ from connector.admin import PulsarAdmin
 from connector.client_threads import keep_thread_state
 from connector.clients import new_client
 from connector.errors import PulsarSinkError
+from connector.sink.client_batches import BatchBoundary, batch_position
 from connector.sink.config import SinkConfig, batch_limits
 from connector.sink.dedup import deduplication_problem
 from connector.sink.message import PulsarMessage
@@ -49,9 +58,24 @@ _NO_METADATA = PulsarMessage(value=None)
 # the callback. Their `int()` costs a quarter of that.
 _OK = int(pulsar.Result.Ok)
 
+# Producers whose batches the writer predicts keep a batch open until it is full or the writer sends it: their
+# publish-delay timer is set beyond any bundle's length.
+_NO_BATCH_TIMER_MS = 24 * 3600 * 1000
+_TIMER_SETTINGS = ("batching_max_publish_delay_ms", "batching_type")
+"""Producer settings under which the client may end a batch where the writer cannot predict it."""
+
 # A producer name stays taken until the broker drops its old connection (a lost attempt whose worker has not
 # closed it yet: see worker_watchdog.py; a host gone from the network until the broker's keepalive notices).
 PRODUCER_BUSY_RETRY_S = 90.0
+
+
+class _Batch:
+    """One client batch as the writer filled it: its topic, messages and payload bytes."""
+
+    __slots__ = ("topic", "messages", "size")
+
+    def __init__(self, topic: str, first_size: int) -> None:
+        self.topic, self.messages, self.size = topic, 1, first_size
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,7 @@ class PulsarWriter:
         self._waiting = False
         self._error: PulsarSinkError | None = None
         self._acknowledge = self._on_acknowledgement  # bound once, not per message
+        self._acknowledge_batch = self._on_batch_acknowledgement
         # Plain values skip building a PulsarMessage each when the router is one of ours, which reads a message's
         # key only: 1 µs of this class's ~3.4 µs a record, and 16% more records/s alone (benchmarks.sink_writer,
         # AT_LEAST_ONCE, three rounds alternating with the message built: 73,338-77,928 against 63,490-66,509).
@@ -98,6 +123,12 @@ class PulsarWriter:
         limits = batch_limits(config.delivery_guarantee, config.producer_config)
         self._batching = limits is not None
         self._rotation = BatchRotation(*limits) if limits and self._router_reads_keys_only else None
+        # Per producer topic whose batches the writer predicts: where its open batch ends, the batch, and the
+        # producer's non-blocking flush (the bindings' `flush_async`; the public `flush` waits, without a time-out).
+        self._batch_limits = limits if not any(name in config.producer_config for name in _TIMER_SETTINGS) else None
+        self._boundaries: dict[str, BatchBoundary] = {}
+        self._open_batches: dict[str, _Batch] = {}
+        self._send_batch: dict[str, Any] = {}
         self._hashes_keys = type(config.router) is KeyHashTopicRouter
 
     def write(self, element: Any, sequenced: Sequenced | None = None) -> None:
@@ -130,8 +161,18 @@ class PulsarWriter:
             return  # a replay of a message the broker has: sent again, it would only be dropped
         if self._written - self._completed >= self._config.max_pending_messages:
             self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
-        try:
+        boundary = self._boundaries.get(topic)
+        if boundary is None or message.deliver_after_ms is not None:
             acknowledge = functools.partial(self._acknowledge, topic, size)
+        elif boundary.add(size):
+            batch = self._open_batches[topic] = _Batch(topic, size)
+            acknowledge = functools.partial(self._acknowledge_batch, batch)
+        else:  # counted in before the send, which may complete the batch
+            batch = self._open_batches[topic]
+            batch.messages += 1
+            batch.size += size
+            acknowledge = None
+        try:
             producer.send_async(payload, acknowledge, **_send_arguments(message, sequenced))
         except Exception as error:
             raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
@@ -141,12 +182,15 @@ class PulsarWriter:
             raise self._error
 
     def flush(self) -> int:
-        """Wait until the broker acknowledged every message written so far; the count acknowledged in total."""
+        """Send what waits in open batches and wait until the broker acknowledged every message written so far; the
+        count acknowledged in total."""
         self._wait_until_pending_at_most(0)
         return self._acknowledged
 
     def check(self) -> int:
-        """Raise the first send failure, if any; the count acknowledged in total."""
+        """Send what waits in open batches without waiting for it, then raise the first send failure, if any; the
+        count acknowledged in total."""
+        self._send_open_batches()
         if self._error is not None:
             raise self._error
         return self._acknowledged
@@ -201,7 +245,19 @@ class PulsarWriter:
         if producer is None:
             if self._exactly_once:
                 self._require_deduplication(topic)
-            producer = self._producers[key] = self._create_producer(topic, producer_name)
+            producer = self._create_producer(topic, producer_name)
+            if self._batch_limits is not None:
+                send_batch = getattr(getattr(producer, "_producer", None), "flush_async", None)
+                if send_batch is None:
+                    log.warning("this pulsar-client's producers have no non-blocking flush (Producer._producer."
+                                "flush_async): the sink takes a send callback per message, which is slower")
+                    producer.close()
+                    self._batch_limits = None
+                    producer = self._create_producer(topic, producer_name)
+                else:
+                    self._boundaries[topic] = BatchBoundary(*self._batch_limits)
+                    self._send_batch[topic] = send_batch
+            self._producers[key] = producer
             self._persisted[key] = persisted = producer.last_sequence_id()  # -1 for a name never used
             if persisted >= 0:
                 log.info("producer %s on %s resumes after sequence id %d, the last the broker has: replayed "
@@ -220,6 +276,8 @@ class PulsarWriter:
         settings = {"batching_enabled": self._batching, **self._config.producer_config,
                     "send_timeout_millis": 0, "block_if_queue_full": False,
                     "max_pending_messages": self._config.max_pending_messages}
+        if self._batch_limits is not None:
+            settings["batching_max_publish_delay_ms"] = _NO_BATCH_TIMER_MS
         deadline = time.monotonic() + PRODUCER_BUSY_RETRY_S
         attempt = 0
         while True:
@@ -246,19 +304,41 @@ class PulsarWriter:
 
     # -- acknowledgements -------------------------------------------------------------------------------
 
+    def _send_open_batches(self) -> None:
+        """Hand every open batch to the client to send now (its results arrive through the batches' callbacks)."""
+        for topic, boundary in self._boundaries.items():
+            if boundary.is_open:
+                boundary.close()
+                self._send_batch[topic](None)
+
     def _on_acknowledgement(self, topic: str, size: int, result: pulsar.Result, _message_id: Any) -> None:
         """The client's callback for one message of `size` payload bytes sent to `topic`, bound to both in `write`
         (a partial is one object a message, where a closure was five the cyclic GC tracks: 6-8% faster alone)."""
         keep_thread_state()
-        ok = int(result) == _OK
+        failure = None if int(result) == _OK else f"sending a message of {size} bytes to {topic} failed: {result.name}"
+        self._complete(topic, 1, size, failure)
+
+    def _on_batch_acknowledgement(self, batch: _Batch, result: pulsar.Result, message_id: Any) -> None:
+        """The client's callback for the first message of `batch`, which completes with it."""
+        keep_thread_state()
+        what = (f"a message of {batch.size} bytes" if batch.messages == 1 else
+                f"a batch of {batch.messages} messages ({batch.size} bytes)")
+        if int(result) != _OK:
+            failure = f"sending {what} to {batch.topic} failed: {result.name}"
+        else:
+            failure = _misprediction(batch, what, message_id)
+        self._complete(batch.topic, batch.messages, batch.size, failure)
+
+    def _complete(self, topic: str, messages: int, size: int, failure: str | None) -> None:
+        """Count `messages` (of `size` payload bytes in all) to `topic` as acknowledged, or as failed by `failure`."""
         with self._completion_lock:  # uncontended unless the client runs several I/O threads
-            if ok:
-                self._acknowledged += 1
+            if failure is None:
+                self._acknowledged += messages
                 self._acknowledged_bytes += size
             elif self._error is None:
-                self._error = PulsarSinkError(f"sending a message of {size} bytes to {topic} failed: {result.name}")
-            self._completed_to[topic] = self._completed_to.get(topic, 0) + 1
-            self._completed += 1
+                self._error = PulsarSinkError(failure)
+            self._completed_to[topic] = self._completed_to.get(topic, 0) + messages
+            self._completed += messages
         if self._waiting:
             with self._cond:
                 self._cond.notify_all()
@@ -266,6 +346,7 @@ class PulsarWriter:
     def _wait_until_pending_at_most(self, limit: int) -> None:
         """Wait until at most `limit` messages await acknowledgement; raise the first failure, or a send timeout
         when no acknowledgement arrived for send_timeout_ms while messages waited."""
+        self._send_open_batches()
         timeout_s = self._config.send_timeout_ms / 1000
         completed, last_progress = self._completed, time.monotonic()
         with self._cond:
@@ -286,6 +367,21 @@ class PulsarWriter:
             finally:
                 self._waiting = False
         self.check()
+
+
+def _misprediction(batch: _Batch, what: str, message_id: Any) -> str | None:
+    """Why the client's batch, as `message_id` (the first message's) places it, is not `batch`; None when it is."""
+    known = "so the results of some messages are unknown (a bug of pyflink-pulsar with this pulsar-client; " \
+            "batching_type or batching_max_publish_delay_ms in the producer config turns the prediction off)"
+    try:
+        index, size = batch_position(message_id.serialize())
+    except ValueError as error:
+        return f"the result of sending {what} to {batch.topic} came with a message id the writer cannot read " \
+               f"({error}), {known}"
+    if (index, size) == (0, batch.messages):
+        return None
+    return f"the client batched the messages to {batch.topic} otherwise than this writer predicted: a batch of " \
+           f"{size} messages holds the first of {what} at index {index}, {known}"
 
 
 def _send_arguments(message: PulsarMessage, sequenced: Sequenced | None) -> dict[str, Any]:

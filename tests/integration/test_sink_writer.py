@@ -17,6 +17,7 @@ from connector.admin import PulsarAdmin
 from connector.serde import SimpleStringSchema
 from connector.sink import DeliveryGuarantee, PulsarMessage, PulsarSink, PulsarSinkError, TopicRoutingMode
 from connector.sink.builder import PulsarSinkBuilder
+from connector.sink.client_batches import BatchBoundary
 from connector.sink.router import TopicRouter, java_string_hash
 from connector.sink.writer import PulsarWriter, Sequenced
 from devtools.pulsar_standalone import Broker, classpath
@@ -181,6 +182,96 @@ def test_exactly_once_refuses_a_topic_without_deduplication(broker: Broker, admi
     writer = PulsarWriter(dedup_config)
     with pytest.raises(PulsarSinkError, match=f"deduplication on {topic}, and it is off"):
         writer.write(PulsarMessage("x", topic=topic), Sequenced("p", 1))  # a per-message topic is checked too
+    writer.close()
+
+
+def entry_sizes(messages: list[pulsar.Message]) -> list[int]:
+    """How many messages each stored entry holds, in order (a batch is one entry)."""
+    sizes: list[int] = []
+    last = None
+    for message in messages:
+        entry = (message.message_id().ledger_id(), message.message_id().entry_id())
+        if entry == last:
+            sizes[-1] += 1
+        else:
+            sizes.append(1)
+        last = entry
+    return sizes
+
+
+def test_batches_end_where_the_writer_predicts_and_every_message_is_acknowledged(
+        broker: Broker, pulsar_client: pulsar.Client, topic: str) -> None:
+    """Sizes from 0 to 400 bytes against a 7-message, 1,000-byte batch, with a delayed message (sent alone) and a
+    check (open batches sent) between: each entry stored holds what BatchBoundary predicts, and the writer's own
+    check of every batch's size (a failure otherwise) passes."""
+    config = (builder(broker, topic).set_producer_config(
+        {"batching_max_messages": 7, "batching_max_allowed_size_in_bytes": 1000}).build().config)
+    writer = PulsarWriter(config)
+    sizes = [(n * 137) % 401 for n in range(300)]
+    model, predicted, waiting = BatchBoundary(7, 1000), [], 0  # predicted: messages per entry, in stored order
+
+    def batch_sent() -> None:
+        nonlocal waiting
+        if waiting:
+            predicted.append(waiting)
+        waiting = 0
+
+    for n, size in enumerate(sizes):
+        if n % 50 == 49:
+            writer.write(PulsarMessage(f"delayed {n}", deliver_after_ms=1))
+            predicted.append(1)  # sent at once, alone; the open batch stays open
+        if n % 90 == 89:
+            writer.check()
+            model.close()
+            batch_sent()
+        writer.write("x" * size)
+        if model.add(size):
+            batch_sent()
+        waiting += 1
+        if not model.is_open:  # full: sent at once
+            batch_sent()
+    batch_sent()
+    assert writer.flush() == sum(predicted) == len(sizes) + 6  # 6 delayed
+    writer.close()
+    stored = read_all(pulsar_client, topic)
+    assert sorted(len(m.data()) for m in stored if not m.data().startswith(b"delayed")) == sorted(sizes)
+    assert entry_sizes(stored) == predicted
+    assert max(predicted) == 7 and 1000 - 400 < sum(sizes) / (len(predicted) - 6) <= 1000  # both limits cut
+
+
+def test_a_full_window_sends_the_open_batch_before_it_waits(broker: Broker, pulsar_client: pulsar.Client,
+                                                          topic: str) -> None:
+    """Three unacknowledged messages at most, a batch of up to 1,000: the batch goes out every third message."""
+    config = builder(broker, topic).set_producer_config({"max_pending_messages": 3}).build().config
+    writer = PulsarWriter(config)
+    for n in range(10):
+        writer.write(str(n))
+    assert writer.flush() == 10
+    writer.close()
+    assert entry_sizes(read_all(pulsar_client, topic)) == [3, 3, 3, 1]
+
+
+def test_a_failed_batch_fails_the_writer_naming_its_size(broker: Broker, topic: str) -> None:
+    """Three 2 MiB messages make one 6 MiB batch, over the broker's 5 MiB limit: only the first has a callback."""
+    config = builder(broker, topic).set_producer_config({"batching_max_allowed_size_in_bytes": 8 << 20}).build().config
+    writer = PulsarWriter(config)
+    for _ in range(3):
+        writer.write("x" * (2 << 20))
+    with pytest.raises(PulsarSinkError, match=f"sending a batch of 3 messages \\(6291456 bytes\\) to {topic}.* "
+                                              "failed: MessageTooBig"):
+        writer.flush()
+    writer.close()
+
+
+def test_a_batch_other_than_predicted_fails_the_writer(broker: Broker, topic: str) -> None:
+    """The client batches 5 messages while the writer is made to expect 3: the first batch's result says so."""
+    writer = PulsarWriter(builder(broker, topic).set_producer_config({"batching_max_messages": 5}).build().config)
+    writer._batch_limits = (3, 1 << 20)
+    for n in range(10):
+        writer.write(str(n))
+    with pytest.raises(PulsarSinkError, match=f"to {topic} otherwise than this writer predicted: a batch of 5 messages "
+                                              "holds the first of a batch of 3 messages .* at index 0"):
+        writer.flush()
     writer.close()
 
 

@@ -23,6 +23,7 @@ class StandInProducer:
     def __init__(self, topic: str, name: str | None, settings: dict[str, Any], last_sequence_id: int) -> None:
         self.topic, self.name, self.settings = topic, name, settings
         self.sent: list[tuple[bytes, dict[str, Any]]] = []
+        self.closed = False
         self._callbacks: list[Any] = []
         self._last_sequence_id = last_sequence_id
 
@@ -32,6 +33,9 @@ class StandInProducer:
 
     def last_sequence_id(self) -> int:
         return self._last_sequence_id
+
+    def close(self) -> None:
+        self.closed = True
 
     def complete_all(self, result: pulsar.Result = pulsar.Result.Ok) -> None:
         callbacks, self._callbacks = self._callbacks, []
@@ -44,12 +48,14 @@ class StandInClient:
         self.partitions = partitions
         self.last_sequence_id = last_sequence_id
         self.producers: dict[str, StandInProducer] = {}
+        self.created: list[StandInProducer] = []
 
     def get_topic_partitions(self, topic: str) -> list[str]:
         return [f"{topic}-partition-{p}" for p in range(self.partitions)]
 
     def create_producer(self, topic: str, producer_name: str | None = None, **settings: Any) -> StandInProducer:
         producer = self.producers[topic] = StandInProducer(topic, producer_name, settings, self.last_sequence_id)
+        self.created.append(producer)
         return producer
 
     def close(self) -> None:
@@ -83,6 +89,19 @@ def test_a_key_always_goes_to_the_same_partition_and_flush_counts_acknowledged(
         producer.complete_all()
     assert writer.flush() == 40 and writer.pending_messages == 0
     assert writer.acknowledged_bytes == sum(len(f"v{n}") for n in range(40))
+
+
+def test_without_a_non_blocking_flush_the_clients_timer_ends_batches_and_every_message_has_a_callback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1)  # its producers have no `_producer.flush_async`
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE)
+    writer.write("a")
+    writer.write("b")
+    first, second = client.created
+    assert first.closed and first.settings["batching_max_publish_delay_ms"] >= 3600 * 1000
+    assert "batching_max_publish_delay_ms" not in second.settings and len(second.sent) == 2
+    second.complete_all()
+    assert writer.flush() == 2
 
 
 def test_a_rejected_send_fails_the_next_call_naming_topic_and_result(monkeypatch: pytest.MonkeyPatch) -> None:
