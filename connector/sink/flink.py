@@ -88,7 +88,8 @@ def _open_writer(config: SinkConfig, instance: str, runtime_context: RuntimeCont
     """A writer for this subtask and its owner in `connector.clients`; the writer an earlier attempt of the subtask
     left open in this process is closed first."""
     index = runtime_context.get_index_of_this_subtask()
-    writer, owner = PulsarWriter(config), ("sink", config.sink_name, instance, index)
+    at_bundle_ends = isinstance(runtime_context.get_metrics_group(), GenericMetricGroup)  # see `_on_bundle_end`
+    writer, owner = PulsarWriter(config, caller_checks=at_bundle_ends), ("sink", config.sink_name, instance, index)
     clients.hold(owner, writer.close)
     log.info("sink %s subtask %d: writer opened (%s, topics %s)", config.sink_name, index,
              config.delivery_guarantee.name, ", ".join(config.topics) or "chosen per record")

@@ -12,8 +12,10 @@ Contracts:
   publish-delay timer is off, and the writer sends what waits in open batches at every `check` and `flush` (the
   Flink glue calls one at each bundle end) and before it waits for acknowledgements. Each batch's result names its
   size, and a size other than predicted raises: a batch without a callback never goes unseen. A message sent with a
-  delay (`deliver_after_ms`; the client sends those alone) and producers set up otherwise
-  (`batching_max_publish_delay_ms` or `batching_type` in the producer config) keep a callback per message.
+  delay (`deliver_after_ms`; the client sends those alone) keeps a callback of its own. So does every message of a
+  writer whose caller does not `check` or `flush` regularly (`caller_checks` False) and of producers set up
+  otherwise (`batching_max_publish_delay_ms` or `batching_type` in the producer config): their client's timer
+  ends batches.
 - The client never gives up on a message by itself (its send timeout is off): a producer's messages are
   persisted in order with no gaps, which broker deduplication relies on. The sink applies the send timeout
   itself: no acknowledgement for that long while messages wait raises.
@@ -89,7 +91,9 @@ class Sequenced:
 class PulsarWriter:
     """One sink subtask's writer. Call it from one thread; the client's threads only report acknowledgements."""
 
-    def __init__(self, config: SinkConfig) -> None:
+    def __init__(self, config: SinkConfig, caller_checks: bool = True) -> None:
+        """`caller_checks`: whether the caller calls `check` or `flush` regularly (in Flink, at every bundle end),
+        which batches predicted by the writer need (module docstring)."""
         self._config = config
         self._exactly_once = config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE
         self._client = new_client(config.service_url, config.security, config.client_config)
@@ -125,7 +129,8 @@ class PulsarWriter:
         self._rotation = BatchRotation(*limits) if limits and self._router_reads_keys_only else None
         # Per producer topic whose batches the writer predicts: where its open batch ends, the batch, and the
         # producer's non-blocking flush (the bindings' `flush_async`; the public `flush` waits, without a time-out).
-        self._batch_limits = limits if not any(name in config.producer_config for name in _TIMER_SETTINGS) else None
+        predictable = caller_checks and not any(name in config.producer_config for name in _TIMER_SETTINGS)
+        self._batch_limits = limits if predictable else None
         self._boundaries: dict[str, BatchBoundary] = {}
         self._open_batches: dict[str, _Batch] = {}
         self._send_batch: dict[str, Any] = {}

@@ -19,6 +19,16 @@ from connector.sink.writer import PulsarWriter, Sequenced
 TOPIC = "persistent://public/default/out"
 
 
+class StandInBindings:
+    """What a real producer's `_producer` offers the writer: a flush that does not wait."""
+
+    def __init__(self) -> None:
+        self.flushes = 0
+
+    def flush_async(self, callback: Any) -> None:
+        self.flushes += 1
+
+
 class StandInProducer:
     def __init__(self, topic: str, name: str | None, settings: dict[str, Any], last_sequence_id: int) -> None:
         self.topic, self.name, self.settings = topic, name, settings
@@ -44,8 +54,9 @@ class StandInProducer:
 
 
 class StandInClient:
-    def __init__(self, partitions: int, last_sequence_id: int = -1) -> None:
+    def __init__(self, partitions: int, last_sequence_id: int = -1, non_blocking_flush: bool = False) -> None:
         self.partitions = partitions
+        self.non_blocking_flush = non_blocking_flush
         self.last_sequence_id = last_sequence_id
         self.producers: dict[str, StandInProducer] = {}
         self.created: list[StandInProducer] = []
@@ -55,6 +66,8 @@ class StandInClient:
 
     def create_producer(self, topic: str, producer_name: str | None = None, **settings: Any) -> StandInProducer:
         producer = self.producers[topic] = StandInProducer(topic, producer_name, settings, self.last_sequence_id)
+        if self.non_blocking_flush:
+            producer._producer = StandInBindings()
         self.created.append(producer)
         return producer
 
@@ -63,7 +76,7 @@ class StandInClient:
 
 
 def writer_for(monkeypatch: pytest.MonkeyPatch, client: StandInClient, guarantee: DeliveryGuarantee,
-               send_timeout_ms: int = 30_000, max_pending: int = 1000) -> PulsarWriter:
+               send_timeout_ms: int = 30_000, max_pending: int = 1000, caller_checks: bool = True) -> PulsarWriter:
     monkeypatch.setattr(writer_module, "new_client", lambda *args: client)
     monkeypatch.setattr(writer_module, "deduplication_problem", lambda *args: None)
     config: SinkConfig = (PulsarSink.builder().set_service_url("pulsar://127.0.0.1:6650")
@@ -72,7 +85,7 @@ def writer_for(monkeypatch: pytest.MonkeyPatch, client: StandInClient, guarantee
                           .set_producer_config({"send_timeout_millis": send_timeout_ms,
                                                 "max_pending_messages": max_pending})
                           .build().config)
-    return PulsarWriter(config)
+    return PulsarWriter(config, caller_checks=caller_checks)
 
 
 def test_a_key_always_goes_to_the_same_partition_and_flush_counts_acknowledged(
@@ -89,6 +102,32 @@ def test_a_key_always_goes_to_the_same_partition_and_flush_counts_acknowledged(
         producer.complete_all()
     assert writer.flush() == 40 and writer.pending_messages == 0
     assert writer.acknowledged_bytes == sum(len(f"v{n}") for n in range(40))
+
+
+def test_a_predicted_batch_has_one_callback_and_goes_out_at_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1, non_blocking_flush=True)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE)
+    for value in ("a", "b", "c"):
+        writer.write(value)
+    writer.write(PulsarMessage("later", deliver_after_ms=5))  # sent alone by the client
+    producer = client.producers[f"{TOPIC}-partition-0"]
+    assert producer.settings["batching_max_publish_delay_ms"] >= 3600 * 1000
+    assert [callback is not None for callback in producer._callbacks] == [True, False, False, True]
+    writer.check()
+    writer.check()  # nothing open any more
+    assert producer._producer.flushes == 1 and writer.pending_messages == 4
+
+
+def test_a_writer_whose_caller_does_not_check_leaves_batches_to_the_clients_timer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1, non_blocking_flush=True)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE, caller_checks=False)
+    writer.write("a")
+    writer.write("b")
+    producer = client.producers[f"{TOPIC}-partition-0"]
+    assert "batching_max_publish_delay_ms" not in producer.settings and None not in producer._callbacks
+    writer.check()
+    assert producer._producer.flushes == 0
 
 
 def test_without_a_non_blocking_flush_the_clients_timer_ends_batches_and_every_message_has_a_callback(
