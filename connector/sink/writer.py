@@ -127,12 +127,13 @@ class PulsarWriter:
         limits = batch_limits(config.delivery_guarantee, config.producer_config)
         self._batching = limits is not None
         self._rotation = BatchRotation(*limits) if limits and self._router_reads_keys_only else None
-        # Per producer topic whose batches the writer predicts: where its open batch ends, the batch, and the
-        # producer's non-blocking flush (the bindings' `flush_async`; the public `flush` waits, without a time-out).
+        # Per producer topic whose batches the writer predicts: where its open batch ends, the batch it fills (or
+        # filled last), and the producer's non-blocking flush (the bindings' `flush_async`; the public `flush` waits,
+        # without a time-out).
         predictable = caller_checks and not any(name in config.producer_config for name in _TIMER_SETTINGS)
         self._batch_limits = limits if predictable else None
         self._boundaries: dict[str, BatchBoundary] = {}
-        self._open_batches: dict[str, _Batch] = {}
+        self._last_batch: dict[str, _Batch] = {}
         self._send_batch: dict[str, Any] = {}
         self._hashes_keys = type(config.router) is KeyHashTopicRouter
 
@@ -170,10 +171,10 @@ class PulsarWriter:
         if boundary is None or message.deliver_after_ms is not None:
             acknowledge = functools.partial(self._acknowledge, topic, size)
         elif boundary.add(size):
-            batch = self._open_batches[topic] = _Batch(topic, size)
+            batch = self._last_batch[topic] = _Batch(topic, size)
             acknowledge = functools.partial(self._acknowledge_batch, batch)
         else:  # counted in before the send, which may complete the batch
-            batch = self._open_batches[topic]
+            batch = self._last_batch[topic]
             batch.messages += 1
             batch.size += size
             acknowledge = None
