@@ -46,7 +46,7 @@ def raw(service_url: str, topic: str, records: int, payload: bytes, with_callbac
             keep_thread_state()
         acknowledged[0] += 1
 
-    max_messages, max_bytes = batch_limits(DeliveryGuarantee.AT_LEAST_ONCE, {})  # the client's defaults
+    max_messages, max_bytes = batch_limits({})  # the client's defaults
     per_batch = max(1, min(max_messages, max_bytes // len(payload)))  # as the writer's BatchRotation moves on
     began = time.perf_counter()
     for i in range(records):

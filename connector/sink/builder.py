@@ -5,9 +5,9 @@ Delivery guarantees:
 - AT_LEAST_ONCE: before every checkpoint the broker has acknowledged every record the sink received before the
   barrier. After a failure, records since the last checkpoint are written again (duplicates, no loss).
 - EXACTLY_ONCE (no Pulsar transactions in the Python client): broker-side deduplication. Each record goes out
-  under a stable producer name and sequence id, through one producer of that name per target partition, batching
-  off; before each checkpoint every send is acknowledged; a replay after restore re-sends each record under the
-  same name and id, and the broker drops what it already persisted. Names and ids come from the source message a
+  under a stable producer name and sequence id, through one producer of that name per target partition (batches:
+  `connector.sink.writer`); before each checkpoint every send is acknowledged; a replay after restore re-sends each
+  record under the same name and id, and the broker drops what it already persisted. Names and ids come from the source message a
   record was made from when the writer runs fused behind a `PulsarSource` in one Python operator
   (`connector.sink.chain`); otherwise records are keyed by their *sequence key* (`PulsarMessage.sequence_key`) and
   per key the sink keeps a producer name and a sequence-id counter in Flink keyed state. This holds exactly for
@@ -178,7 +178,7 @@ class PulsarSinkBuilder:
         if self._guarantee == DeliveryGuarantee.EXACTLY_ONCE:
             self._check_exactly_once()
         try:
-            batch_limits(self._guarantee, producer_config)
+            batch_limits(producer_config)
         except ValueError as error:
             raise PulsarConfigError(f"producerConfig: {error}") from None
         return PulsarSink(SinkConfig(
@@ -206,7 +206,3 @@ class PulsarSinkBuilder:
         if not self._admin_url:
             raise PulsarConfigError("adminUrl: deliveryGuarantee EXACTLY_ONCE needs the admin URL to check "
                                     "deduplication")
-        if self._producer_config.get("batching_enabled"):
-            raise PulsarConfigError("producerConfig: batching_enabled must stay off under deliveryGuarantee "
-                                    "EXACTLY_ONCE (the Python client's batches do not carry the highest sequence id "
-                                    "the broker's deduplication needs)")

@@ -19,10 +19,10 @@ BATCH_LIMIT_OPTIONS = ("batching_max_messages", "batching_max_allowed_size_in_by
 """The producer settings that end a batch by size; unset, pulsar-client's defaults (1000 messages, 128 KB)."""
 
 
-def batch_limits(delivery_guarantee: DeliveryGuarantee, producer_config: Mapping[str, Any]) -> tuple[int, int] | None:
-    """(messages, bytes) at which the sink's producers end a batch, or None when they do not batch (EXACTLY_ONCE,
-    or `batching_enabled` False). Raises ValueError naming a limit that is not a positive integer."""
-    if delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE or not producer_config.get("batching_enabled", True):
+def batch_limits(producer_config: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(messages, bytes) at which the sink's producers end a batch, or None when they do not batch (`batching_enabled`
+    False). Raises ValueError naming a limit that is not a positive integer."""
+    if not producer_config.get("batching_enabled", True):
         return None
     limits = tuple(producer_config.get(name, _PRODUCER_DEFAULTS[name].default) for name in BATCH_LIMIT_OPTIONS)
     for name, value in zip(BATCH_LIMIT_OPTIONS, limits):

@@ -74,7 +74,8 @@ class BatchRotation:
 
     A producer's batch holds messages of its own partition only, so one message per partition in turn cuts every
     batch small; the Java connector likewise moves on every batchingMaxMessages messages (`partitionSwitchSize`).
-    Not a `TopicRouter`: its choice depends on the messages before, so EXACTLY_ONCE (no batching) never uses it.
+    Not a `TopicRouter`: its choice depends on the messages before, which a replay after a restore does not repeat,
+    so EXACTLY_ONCE never uses it.
     """
 
     def __init__(self, max_messages: int, max_bytes: int) -> None:

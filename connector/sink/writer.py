@@ -6,24 +6,25 @@ Contracts:
 - Every failure (producer creation, a rejected or unacknowledged send) raises `PulsarSinkError` naming the topic
   and the cause, from the next `write`, `check` or `flush` at the latest. Nothing is dropped silently.
 - `flush` returns only when the broker acknowledged every message written so far.
-- Batching producers (NONE and AT_LEAST_ONCE) take one send callback per client batch, on its first message: a batch
-  completes as one, and a callback per message cost a quarter of a pipeline's records/s (README, the sink). The
-  writer predicts where the client ends each batch (`connector.sink.client_batches`); for that the client's
-  publish-delay timer is off, and the writer sends what waits in open batches at every `check` and `flush` (the
-  Flink glue calls one at each bundle end) and before it waits for acknowledgements. Each batch's result names its
-  size, and a size other than predicted raises: a batch without a callback never goes unseen. A message sent with a
-  delay (`deliver_after_ms`; the client sends those alone) keeps a callback of its own. So does every message of a
-  writer whose caller does not `check` or `flush` regularly (`caller_checks` False) and of producers set up
-  otherwise (`batching_max_publish_delay_ms` or `batching_type` in the producer config): their client's timer
-  ends batches.
+- Batching producers take one send callback per client batch, on its first message: a batch completes as one, and a
+  callback per message cost a quarter of a pipeline's records/s (README, the sink). The writer predicts where the
+  client ends each batch (`connector.sink.client_batches`); for that the client's publish-delay timer is off, and the
+  writer sends what waits in open batches at every `check` and `flush` (the Flink glue calls one at each bundle end)
+  and before it waits for acknowledgements. Each batch's result names its size, and a size other than predicted
+  raises: a batch without a callback never goes unseen. A message sent with a delay (`deliver_after_ms`; the client
+  sends those alone) keeps a callback of its own. So does every message of a writer whose caller does not `check` or
+  `flush` regularly (`caller_checks` False) and of producers set up otherwise (`batching_max_publish_delay_ms` or
+  `batching_type` in the producer config): their client's timer ends batches (EXACTLY_ONCE: they do not batch).
 - The client never gives up on a message by itself (its send timeout is off): a producer's messages are
   persisted in order with no gaps, which broker deduplication relies on. The sink applies the send timeout
   itself: no acknowledgement for that long while messages wait raises.
-- EXACTLY_ONCE: a message whose sequence id is at or below the last one the broker persisted under its producer's
-  name when the producer opened (a replay after a restore) is not sent again; broker deduplication drops whatever
-  else comes twice. Its producers do not batch: for a batch, pulsar-client 3.13 leaves the broker only the batch's
-  first sequence id (measured: ids 1..10 in one batch, then the name reopened reports 1), so a replay of the
-  rest would not be recognized.
+- EXACTLY_ONCE: a message whose sequence id is at or below the last one the broker has under its producer's name
+  when the producer opened (a replay after a restore) is not sent again; broker deduplication drops whatever else
+  comes twice. Its producers batch only where the writer predicts the batches, and then the writer holds each batch
+  until it ends and sends it with the batch's last sequence id on its first message: pulsar-client tells the broker
+  only a batch's first id (measured: ids 1..10 in one batch, then the name reopened reports 1), and the broker takes
+  it for the batch's highest. So the id the broker reports is the last message it has, whatever batches a replay
+  makes. Where the writer cannot predict batches, EXACTLY_ONCE producers do not batch.
 """
 
 from __future__ import annotations
@@ -72,12 +73,29 @@ PRODUCER_BUSY_RETRY_S = 90.0
 
 
 class _Batch:
-    """One client batch as the writer filled it: its topic, messages and payload bytes."""
+    """One client batch as the writer filled it: its topic, messages and payload bytes; under EXACTLY_ONCE also the
+    messages it holds back until the batch ends (`held`: payloads and send arguments; None once sent)."""
 
-    __slots__ = ("topic", "messages", "size")
+    __slots__ = ("topic", "messages", "size", "held")
 
-    def __init__(self, topic: str, first_size: int) -> None:
-        self.topic, self.messages, self.size = topic, 1, first_size
+    def __init__(self, topic: str, first_size: int,
+                 held: list[tuple[bytes | None, dict[str, Any]]] | None = None) -> None:
+        self.topic, self.messages, self.size, self.held = topic, 1, first_size, held
+
+
+class _Output:
+    """A producer the writer opened, with what the writer keeps for it: the last sequence id the broker had under its
+    name when it opened (EXACTLY_ONCE; -1 for a name never used), and for producers whose batches the writer predicts,
+    where the open batch ends, the batch it fills (or filled last), and the non-blocking flush (the bindings'
+    `flush_async`; the public `flush` waits, without a time-out)."""
+
+    __slots__ = ("producer", "topic", "persisted", "boundary", "batch", "send_batch")
+
+    def __init__(self, producer: pulsar.Producer, topic: str, persisted: int) -> None:
+        self.producer, self.topic, self.persisted = producer, topic, persisted
+        self.boundary: BatchBoundary | None = None
+        self.batch: _Batch | None = None
+        self.send_batch: Any = None
 
 
 @dataclass(frozen=True)
@@ -99,9 +117,7 @@ class PulsarWriter:
         self._client = new_client(config.service_url, config.security, config.client_config)
         self._partitions: dict[str, list[str]] = {}
         self._candidates_of: dict[tuple[str, ...], list[str]] = {}
-        self._producers: dict[tuple[str, str | None], pulsar.Producer] = {}
-        # EXACTLY_ONCE: per producer, the last sequence id the broker persisted under its name before it was opened.
-        self._persisted: dict[tuple[str, str | None], int] = {}
+        self._outputs: dict[tuple[str, str | None], _Output] = {}  # per (topic, producer name or None)
         self._deduplicating: set[str] = set()
         # The caller's thread alone counts what it sends; acknowledgement callbacks (the client's threads) count
         # what completed, under a lock the caller never takes. Waiting for acknowledgements takes `_cond`, and a
@@ -122,26 +138,24 @@ class PulsarWriter:
         # key only: 1 µs of this class's ~3.4 µs a record, and 16% more records/s alone (benchmarks.sink_writer,
         # AT_LEAST_ONCE, three rounds alternating with the message built: 73,338-77,928 against 63,490-66,509).
         self._router_reads_keys_only = type(config.router) in (RoundRobinTopicRouter, KeyHashTopicRouter)
-        # What the built-in routers send round robin (ROUND_ROBIN every message, MESSAGE_KEY_HASH the keyless ones)
-        # goes, with batching producers, a batch's worth at a time to each partition.
-        limits = batch_limits(config.delivery_guarantee, config.producer_config)
-        self._batching = limits is not None
-        self._rotation = BatchRotation(*limits) if limits and self._router_reads_keys_only else None
-        # Per producer topic whose batches the writer predicts: where its open batch ends, the batch it fills (or
-        # filled last), and the producer's non-blocking flush (the bindings' `flush_async`; the public `flush` waits,
-        # without a time-out).
-        predictable = caller_checks and not any(name in config.producer_config for name in _TIMER_SETTINGS)
+        # EXACTLY_ONCE batches only where the writer predicts batches (module docstring).
+        limits = batch_limits(config.producer_config)
+        predictable = limits is not None and caller_checks and \
+            not any(name in config.producer_config for name in _TIMER_SETTINGS)
+        self._batching = predictable if self._exactly_once else limits is not None
         self._batch_limits = limits if predictable else None
-        self._boundaries: dict[str, BatchBoundary] = {}
-        self._last_batch: dict[str, _Batch] = {}
-        self._send_batch: dict[str, Any] = {}
+        # What the built-in routers send round robin (ROUND_ROBIN every message, MESSAGE_KEY_HASH the keyless ones)
+        # goes, with batching producers, a batch's worth at a time to each partition; not under EXACTLY_ONCE, where
+        # a replay must route each record as before.
+        self._rotation = BatchRotation(*limits) \
+            if self._batching and not self._exactly_once and self._router_reads_keys_only else None
         self._hashes_keys = type(config.router) is KeyHashTopicRouter
 
     def write(self, element: Any, sequenced: Sequenced | None = None) -> None:
         """Send `element` (a `PulsarMessage` or a plain value) asynchronously.
 
-        Under EXACTLY_ONCE `sequenced` is required: the message goes out from the producer of that name with
-        that sequence id, so the broker drops it when it has persisted it before.
+        Under EXACTLY_ONCE `sequenced` is required: the message goes out from the producer of that name with that
+        sequence id (the first of a batch with the batch's last), so the broker drops it when it has it already.
         """
         if self._exactly_once != (sequenced is not None):
             raise ValueError("a Sequenced identity is required under EXACTLY_ONCE and only there")
@@ -162,30 +176,69 @@ class PulsarWriter:
             topic = self._config.router.route(message, candidates, sequence)
             if topic not in candidates:
                 raise PulsarSinkError(f"the topic router chose {topic!r}, which is none of {candidates}")
-        producer = self._producer(topic, sequenced.producer_name if sequenced else None)
-        if sequenced is not None and sequenced.sequence_id <= self._persisted[(topic, sequenced.producer_name)]:
+        key = (topic, sequenced.producer_name if sequenced else None)
+        output = self._outputs.get(key) or self._open(key)
+        if sequenced is not None and sequenced.sequence_id <= output.persisted:
             return  # a replay of a message the broker has: sent again, it would only be dropped
         if self._written - self._completed >= self._config.max_pending_messages:
             self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
-        boundary = self._boundaries.get(topic)
-        if boundary is None or message.deliver_after_ms is not None:
-            acknowledge = functools.partial(self._acknowledge, topic, size)
-        elif boundary.add(size):
-            batch = self._last_batch[topic] = _Batch(topic, size)
-            acknowledge = functools.partial(self._acknowledge_batch, batch)
-        else:  # counted in before the send, which may complete the batch
-            batch = self._last_batch[topic]
-            batch.messages += 1
-            batch.size += size
-            acknowledge = None
+        arguments = _send_arguments(message, sequenced)
+        boundary = output.boundary
         try:
-            producer.send_async(payload, acknowledge, **_send_arguments(message, sequenced))
+            if boundary is None or message.deliver_after_ms is not None:
+                if boundary is not None and self._exactly_once:
+                    self._end_batch(output)  # the batch it holds goes first: the broker must see the ids in order
+                output.producer.send_async(payload, functools.partial(self._acknowledge, topic, size), **arguments)
+            elif self._exactly_once:
+                self._hold(output, payload, size, arguments)
+            elif boundary.add(size):
+                batch = output.batch = _Batch(topic, size)
+                output.producer.send_async(payload, functools.partial(self._acknowledge_batch, batch), **arguments)
+            else:  # counted in before the send, which may complete the batch
+                batch = output.batch
+                batch.messages += 1
+                batch.size += size
+                output.producer.send_async(payload, None, **arguments)
+        except PulsarSinkError:
+            raise
         except Exception as error:
             raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
         self._written += 1
         self._sent_to[topic] = self._sent_to.get(topic, 0) + 1
         if self._error is not None:  # the client reports some rejections (MessageTooBig) synchronously
             raise self._error
+
+    def _hold(self, output: _Output, payload: bytes | None, size: int, arguments: dict[str, Any]) -> None:
+        """EXACTLY_ONCE: keep a message in its producer's open batch, and send the batch once it is full."""
+        if output.boundary.add(size):
+            self._release(output)  # the batch before, which this message does not fit in (if still held)
+            output.batch = _Batch(output.topic, size, [(payload, arguments)])
+        else:
+            batch = output.batch
+            batch.messages += 1
+            batch.size += size
+            batch.held.append((payload, arguments))
+        if not output.boundary.is_open:  # full: the client sends it as its last message arrives
+            self._release(output, full=True)
+
+    def _release(self, output: _Output, full: bool = False) -> None:
+        """EXACTLY_ONCE: send the batch the writer holds for `output`, if any, its first message under the batch's last
+        sequence id (module docstring). The client sends it at once, or by itself when it is `full`."""
+        batch = output.batch
+        if batch is None or batch.held is None:
+            return
+        held, batch.held = batch.held, None
+        payload, arguments = held[0]
+        send = output.producer.send_async
+        try:
+            send(payload, functools.partial(self._acknowledge_batch, batch),
+                 **{**arguments, "sequence_id": held[-1][1]["sequence_id"]})
+            for payload, arguments in held[1:]:
+                send(payload, None, **arguments)
+        except Exception as error:
+            raise PulsarSinkError(f"sending to {batch.topic} failed: {error}") from error
+        if not full:
+            output.send_batch(None)
 
     def flush(self) -> int:
         """Send what waits in open batches and wait until the broker acknowledged every message written so far; the
@@ -245,30 +298,30 @@ class PulsarWriter:
         self._candidates_of[topics] = candidates
         return candidates
 
-    def _producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
-        key = (topic, producer_name)
-        producer = self._producers.get(key)
-        if producer is None:
-            if self._exactly_once:
-                self._require_deduplication(topic)
-            producer = self._create_producer(topic, producer_name)
-            if self._batch_limits is not None:
-                send_batch = getattr(getattr(producer, "_producer", None), "flush_async", None)
-                if send_batch is None:
-                    log.warning("this pulsar-client's producers have no non-blocking flush (Producer._producer."
-                                "flush_async): the sink takes a send callback per message, which is slower")
-                    producer.close()
-                    self._batch_limits = None
-                    producer = self._create_producer(topic, producer_name)
-                else:
-                    self._boundaries[topic] = BatchBoundary(*self._batch_limits)
-                    self._send_batch[topic] = send_batch
-            self._producers[key] = producer
-            self._persisted[key] = persisted = producer.last_sequence_id()  # -1 for a name never used
-            if persisted >= 0:
-                log.info("producer %s on %s resumes after sequence id %d, the last the broker has: replayed "
-                         "messages up to it are not sent again", producer_name, topic, persisted)
-        return producer
+    def _open(self, key: tuple[str, str | None]) -> _Output:
+        """Create the producer of `key`, (topic, producer name or None)."""
+        topic, producer_name = key
+        if self._exactly_once:
+            self._require_deduplication(topic)
+        producer = self._create_producer(topic, producer_name)
+        send_batch = None
+        if self._batch_limits is not None:
+            send_batch = getattr(getattr(producer, "_producer", None), "flush_async", None)
+            if send_batch is None:
+                log.warning("this pulsar-client's producers have no non-blocking flush (Producer._producer."
+                            "flush_async): the sink takes a send callback per message%s, which is slower",
+                            " and EXACTLY_ONCE does not batch" if self._exactly_once else "")
+                producer.close()
+                self._batch_limits = None
+                self._batching = self._batching and not self._exactly_once
+                producer = self._create_producer(topic, producer_name)
+        output = self._outputs[key] = _Output(producer, topic, producer.last_sequence_id())
+        if send_batch is not None:
+            output.boundary, output.send_batch = BatchBoundary(*self._batch_limits), send_batch
+        if output.persisted >= 0:
+            log.info("producer %s on %s resumes after sequence id %d, the last the broker has: replayed "
+                     "messages up to it are not sent again", producer_name, topic, output.persisted)
+        return output
 
     def _require_deduplication(self, topic: str) -> None:
         base = split_partition(topic)[0]
@@ -279,7 +332,7 @@ class PulsarWriter:
             self._deduplicating.add(base)
 
     def _create_producer(self, topic: str, producer_name: str | None) -> pulsar.Producer:
-        settings = {"batching_enabled": self._batching, **self._config.producer_config,
+        settings = {**self._config.producer_config, "batching_enabled": self._batching,
                     "send_timeout_millis": 0, "block_if_queue_full": False,
                     "max_pending_messages": self._config.max_pending_messages}
         if self._batch_limits is not None:
@@ -312,10 +365,17 @@ class PulsarWriter:
 
     def _send_open_batches(self) -> None:
         """Hand every open batch to the client to send now (its results arrive through the batches' callbacks)."""
-        for topic, boundary in self._boundaries.items():
-            if boundary.is_open:
-                boundary.close()
-                self._send_batch[topic](None)
+        for output in self._outputs.values():
+            if output.boundary is not None and output.boundary.is_open:
+                self._end_batch(output)
+
+    def _end_batch(self, output: _Output) -> None:
+        """Send `output`'s open batch now (under EXACTLY_ONCE, the one the writer holds)."""
+        output.boundary.close()
+        if self._exactly_once:
+            self._release(output)
+        else:
+            output.send_batch(None)
 
     def _on_acknowledgement(self, topic: str, size: int, result: pulsar.Result, _message_id: Any) -> None:
         """The client's callback for one message of `size` payload bytes sent to `topic`, bound to both in `write`

@@ -152,14 +152,19 @@ def test_a_custom_router_sees_the_value_of_plain_elements(broker: Broker, admin:
 
 def test_exactly_once_replays_are_written_once(broker: Broker, admin: PulsarAdmin,
                                                       pulsar_client: pulsar.Client) -> None:
+    """Replays from older positions, one after sends left in flight, against batches of at most 7 messages: each
+    replay's batches start elsewhere than the first run's, and each record is stored once."""
     target = new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "replay")
     admin.create_partitioned_topic(target, 3)
-    config = builder(broker, target).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build().config
+    config = (builder(broker, target).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
+              .set_producer_config({"batching_max_messages": 7}).build().config)
 
     def attempt(first: int, last: int, flush: bool = True) -> None:
         writer = PulsarWriter(config)
         for n in range(first, last + 1):
             writer.write(PulsarMessage(f"m{n}", key=f"k{n % 7}" if n % 3 else None), Sequenced("replay-split-0", n))
+            if n % 40 == 0:
+                writer.check()  # as at a bundle end: the held batches go out, partly filled
         if flush:
             writer.flush()
         writer.close()
@@ -169,8 +174,31 @@ def test_exactly_once_replays_are_written_once(broker: Broker, admin: PulsarAdmi
     attempt(1, 100)
     attempt(101, 1200, flush=False)  # a failure with sends in flight: the broker has some of 801..1200, in order
     attempt(101, 1500)
-    written = [m.data() for ms in read_partitions(pulsar_client, admin, target).values() for m in ms]
+    stored = read_partitions(pulsar_client, admin, target)
+    written = [m.data() for ms in stored.values() for m in ms]
     assert sorted(written) == sorted(f"m{n}".encode() for n in range(1, 1501))
+    assert max(size for ms in stored.values() for size in entry_sizes(ms)) == 7  # batched
+
+
+def test_exactly_once_batches_leave_the_broker_their_last_sequence_id(broker: Broker, admin: PulsarAdmin,
+                                                                     pulsar_client: pulsar.Client) -> None:
+    """What EXACTLY_ONCE batching stands on: a batch whose first message carries the batch's last id makes the broker
+    report that id for the producer name, and drop a later batch that starts at or below it."""
+    target = new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "last-id")
+    config = builder(broker, target).set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).build().config
+    writer = PulsarWriter(config)
+    for n in range(1, 11):
+        writer.write(f"m{n}", Sequenced("last-id", n))
+    assert writer.flush() == 10
+    writer.close()
+    reopened = pulsar_client.create_producer(target, producer_name="last-id", batching_enabled=True)
+    assert reopened.last_sequence_id() == 10
+    for n in (8, 9, 10):  # a batch of three whose first id, 8, the broker has
+        reopened.send_async(f"again {n}".encode(), None, sequence_id=n)
+    reopened.flush()
+    reopened.close()
+    stored = read_all(pulsar_client, target)
+    assert [m.data() for m in stored] == [f"m{n}".encode() for n in range(1, 11)] and entry_sizes(stored) == [10]
 
 
 def test_exactly_once_refuses_a_topic_without_deduplication(broker: Broker, admin: PulsarAdmin, topic: str) -> None:

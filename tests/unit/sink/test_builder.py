@@ -44,8 +44,6 @@ def test_a_minimal_sink_builds_with_defaults() -> None:
     (lambda b: b.set_client_config({"service_url": "x"}), "set_client_config has 'service_url', not a pulsar.Client"),
     (lambda b: b.set_sink_name("bad name"), "sinkName"),
     (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE), "adminUrl"),
-    (lambda b: b.set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE).set_admin_url("http://127.0.0.1:1")
-     .set_producer_config({"batching_enabled": True}), "producerConfig: batching_enabled must stay off"),
 ])
 def test_bad_option_is_named(change, message: str) -> None:
     with pytest.raises(PulsarConfigError, match=message):

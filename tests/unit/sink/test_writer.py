@@ -48,9 +48,24 @@ class StandInProducer:
         self.closed = True
 
     def complete_all(self, result: pulsar.Result = pulsar.Result.Ok) -> None:
+        """Complete every message sent so far as the client would: a message with a callback followed by messages
+        without one is a batch (the callback's message id says so), anything else a message of its own."""
         callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback(result, None)
+        for at, callback in enumerate(callbacks):
+            if callback is not None:
+                following = next((n for n, later in enumerate(callbacks[at + 1:]) if later is not None),
+                                 len(callbacks) - at - 1)
+                callback(result, StandInMessageId(batch_size=1 + following))
+
+
+class StandInMessageId:
+    """A message id at index 0 of a batch of `batch_size` messages, as `MessageId.serialize()` writes it."""
+
+    def __init__(self, batch_size: int) -> None:
+        self._serialized = bytes([4 << 3, 0, 6 << 3, batch_size])  # MessageIdData fields batch_index, batch_size
+
+    def serialize(self) -> bytes:
+        return self._serialized
 
 
 class StandInClient:
@@ -76,14 +91,15 @@ class StandInClient:
 
 
 def writer_for(monkeypatch: pytest.MonkeyPatch, client: StandInClient, guarantee: DeliveryGuarantee,
-               send_timeout_ms: int = 30_000, max_pending: int = 1000, caller_checks: bool = True) -> PulsarWriter:
+               send_timeout_ms: int = 30_000, max_pending: int = 1000, caller_checks: bool = True,
+               **producer_config: Any) -> PulsarWriter:
     monkeypatch.setattr(writer_module, "new_client", lambda *args: client)
     monkeypatch.setattr(writer_module, "deduplication_problem", lambda *args: None)
     config: SinkConfig = (PulsarSink.builder().set_service_url("pulsar://127.0.0.1:6650")
                           .set_admin_url("http://127.0.0.1:8080").set_topics(TOPIC)
                           .set_serialization_schema(SimpleStringSchema()).set_delivery_guarantee(guarantee)
                           .set_producer_config({"send_timeout_millis": send_timeout_ms,
-                                                "max_pending_messages": max_pending})
+                                                "max_pending_messages": max_pending, **producer_config})
                           .build().config)
     return PulsarWriter(config, caller_checks=caller_checks)
 
@@ -173,16 +189,57 @@ def test_a_full_window_waits_for_acknowledgements(monkeypatch: pytest.MonkeyPatc
     assert len(producer.sent) == 3 and writer.pending_messages == 1
 
 
-def test_exactly_once_does_not_send_what_the_broker_has_and_does_not_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = StandInClient(partitions=1, last_sequence_id=5)  # the name's messages up to 5 are persisted
+def sent_ids(producer: StandInProducer) -> list[int]:
+    return [arguments["sequence_id"] for _, arguments in producer.sent]
+
+
+def test_exactly_once_does_not_send_what_the_broker_has_and_holds_a_batch_until_it_ends(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1, last_sequence_id=5, non_blocking_flush=True)  # the name's ids up to 5
     writer = writer_for(monkeypatch, client, DeliveryGuarantee.EXACTLY_ONCE)
     for sequence_id in range(1, 9):
         writer.write(f"m{sequence_id}", Sequenced("sink-abc-split-0", sequence_id))
     producer = client.producers[f"{TOPIC}-partition-0"]
-    assert producer.name == "sink-abc-split-0" and producer.settings["batching_enabled"] is False
-    assert [arguments["sequence_id"] for _, arguments in producer.sent] == [6, 7, 8]
+    assert producer.name == "sink-abc-split-0" and producer.settings["batching_enabled"] is True
+    assert producer.sent == [] and writer.pending_messages == 3  # held until the batch ends
+    writer.check()
+    # The batch's first message carries its last id: the one id the client gives the broker for the whole batch.
+    assert sent_ids(producer) == [8, 7, 8] and [payload for payload, _ in producer.sent] == [b"m6", b"m7", b"m8"]
+    assert [callback is not None for callback in producer._callbacks] == [True, False, False]
+    assert producer._producer.flushes == 1
     with pytest.raises(ValueError, match="Sequenced identity is required under EXACTLY_ONCE"):
         writer.write("no identity")
+
+
+def test_exactly_once_sends_a_full_batch_at_once_and_a_delayed_message_after_the_held_batch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1, non_blocking_flush=True)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.EXACTLY_ONCE, batching_max_messages=3)
+    for sequence_id in range(1, 9):
+        writer.write(f"m{sequence_id}", Sequenced("p", sequence_id))
+    producer = client.producers[f"{TOPIC}-partition-0"]
+    assert sent_ids(producer) == [3, 2, 3, 6, 5, 6] and producer._producer.flushes == 0  # full: the client sends them
+    writer.write(PulsarMessage("later", deliver_after_ms=5), Sequenced("p", 9))  # the client sends it alone
+    assert sent_ids(producer) == [3, 2, 3, 6, 5, 6, 8, 8, 9] and producer._producer.flushes == 1
+    assert [callback is not None for callback in producer._callbacks] == [True, False, False] * 2 + [True, False, True]
+    producer.complete_all()
+    assert writer.flush() == 9
+
+
+@pytest.mark.parametrize("setup", [
+    pytest.param({"caller_checks": False}, id="caller-does-not-check"),
+    pytest.param({"batching_max_publish_delay_ms": 10}, id="client-timer-set"),
+    pytest.param({"non_blocking_flush": False}, id="no-non-blocking-flush"),
+])
+def test_exactly_once_does_not_batch_where_the_writer_cannot_predict_batches(
+        monkeypatch: pytest.MonkeyPatch, setup: dict[str, Any]) -> None:
+    client = StandInClient(partitions=1, non_blocking_flush=setup.pop("non_blocking_flush", True))
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.EXACTLY_ONCE, **setup)
+    for sequence_id in range(1, 4):
+        writer.write(f"m{sequence_id}", Sequenced("p", sequence_id))
+    producer = client.created[-1]
+    assert producer.settings["batching_enabled"] is False
+    assert sent_ids(producer) == [1, 2, 3] and None not in producer._callbacks
 
 
 def test_a_message_without_a_value_goes_out_as_a_tombstone_and_a_plain_none_is_serialized(
