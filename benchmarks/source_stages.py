@@ -59,10 +59,9 @@ def ours(client: pulsar.Client, admin: PulsarAdmin, topic: str, records: int, em
     began = time.thread_time()
     while read < records:
         messages = reader.poll(POLL, 5000)
-        read += len(messages)
-        if emitter is not None:
-            for _ in emitter.records(messages):
-                pass
+        for _ in messages if emitter is None else emitter.records(messages):
+            pass
+        read += reader.polled.messages
     elapsed = time.thread_time() - began
     reader.close()
     return elapsed / read * 1e6
