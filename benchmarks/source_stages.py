@@ -59,9 +59,10 @@ def ours(client: pulsar.Client, admin: PulsarAdmin, topic: str, records: int, em
     began = time.thread_time()
     while read < records:
         messages = reader.poll(POLL, 5000)
-        for _ in messages if emitter is None else emitter.records(messages):
-            pass
-        read += reader.polled.messages
+        read += len(messages)
+        if emitter is not None:
+            for _ in emitter.records(messages):
+                pass
     elapsed = time.thread_time() - began
     reader.close()
     return elapsed / read * 1e6

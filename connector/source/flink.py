@@ -289,45 +289,44 @@ class _ReadSplits(KeyedProcessFunction):
     def _step(self, split: str) -> Iterable[Any]:
         """One step of `split` (its pacer said it is due): its next poll, or, bounded, all of it."""
         reader = self._readers[split]
-        read = 0  # a split that is finished already (nothing to read) polls nothing
+        messages: list = []  # a split that is finished already (nothing to read) polls nothing
         IN_FLIGHT.stream = f"{reader.state.lineage}-{split}"
         try:
             if self._source.bounded:
                 while not reader.state.finished:
-                    read = yield from self._poll(split, self._source.bounded_wait_ms)
+                    messages = yield from self._poll(split, self._source.bounded_wait_ms)
             else:
-                read = yield from self._poll(split, 0)
+                messages = yield from self._poll(split, 0)
         finally:
             IN_FLIGHT.stream = None
-        self._pacers[split].stepped(time.monotonic(), bool(read))
+        self._pacers[split].stepped(time.monotonic(), bool(messages))
         if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
             self._states.put(split, reader.state.to_json())
             self._stored[split] = reader.state
 
-    def _poll(self, split: str, timeout_ms: int) -> Generator[Any, None, int]:
-        """Yields the records of one poll of `split`, numbered on from its state's read count, each as its message
-        is read; returns how many messages the poll read."""
+    def _poll(self, split: str, timeout_ms: int) -> Generator[Any, None, list]:
+        """Yields the records of one poll of `split`, numbered on from its state's read count; returns its
+        messages."""
         reader = self._readers[split]
-        records = self._emitters[split].records(reader.poll(self._source.max_records_per_poll, timeout_ms),
-                                                reader.state.read_count + 1)
+        first = reader.state.read_count + 1
+        messages = reader.poll(self._source.max_records_per_poll, timeout_ms)
+        self._split_metrics[split].record(messages)
+        records = self._emitters[split].records(messages, first)
         if self._watermarks is not None:
-            records = self._with_watermarks(split, records)
+            if messages:
+                records = self._with_watermarks(split, records)
+            else:
+                self._watermarks.found_nothing(split, time.monotonic())
         yield from records
-        polled = reader.polled
-        self._split_metrics[split].record(polled)
-        if self._watermarks is not None and not polled.messages:
-            self._watermarks.found_nothing(split, time.monotonic())
-        return polled.messages
+        return messages
 
     def _with_watermarks(self, split: str, rows: Iterable[Any]) -> Iterable[Any]:
         """`rows` of one poll of `split`, each with the watermark it allows written in
         (`connector.source.watermarks`)."""
         columns = self._source.watermark_columns
+        stamp = self._watermarks.stamper(split, time.monotonic())
         time_index, watermark_index = columns.time_index, columns.watermark_index
-        stamp = None
         for row in rows:
-            if stamp is None:  # at the poll's first record
-                stamp = self._watermarks.stamper(split, time.monotonic())
             row[watermark_index] = columns.value(stamp(columns.millis(row[time_index])))
             yield row
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connector.source.reader import Polled
+import pulsar
 
 
 class SplitMetrics:
@@ -29,14 +29,13 @@ class SplitMetrics:
         self._group, self._lag = group, lag
         self._gauges_registered = False
 
-    def record(self, polled: Polled) -> None:
-        """Counts what a poll yielded (every message, decoded or not), also an empty poll (it may register the
-        gauges)."""
-        if polled.messages:
-            self._records.inc(polled.messages)
-            self._bytes.inc(polled.payload_bytes)
-            self._last_publish_time = polled.last_publish_time
-        if not self._gauges_registered and (polled.messages or self._lag() > 0):
+    def record(self, messages: list[pulsar.Message]) -> None:
+        """Counts a polled batch (before decoding), also an empty one (it may register the gauges)."""
+        if messages:
+            self._records.inc(len(messages))
+            self._bytes.inc(sum(len(message.data()) for message in messages))
+            self._last_publish_time = messages[-1].publish_timestamp()
+        if not self._gauges_registered and (messages or self._lag() > 0):
             self._group.gauge("lastPublishTime", lambda: self._last_publish_time)
             self._group.gauge("lag", self._lag)
             self._gauges_registered = True
