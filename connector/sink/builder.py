@@ -4,11 +4,11 @@ Delivery guarantees:
 - NONE: sends are asynchronous and nothing waits for them before a checkpoint; a failed send still fails the job.
 - AT_LEAST_ONCE: before every checkpoint the broker has acknowledged every record the sink received before the
   barrier. After a failure, records since the last checkpoint are written again (duplicates, no loss).
-- EXACTLY_ONCE (no Pulsar transactions in the Python client): broker-side deduplication. Each record goes out
-  under a stable producer name and sequence id, through one producer of that name per target partition (batches:
+- EXACTLY_ONCE (no Pulsar transactions in the Python client): broker-side deduplication. Each record goes out under
+  a stable producer name and sequence id, through one producer of that name per target partition (batches:
   `connector.sink.writer`); before each checkpoint every send is acknowledged; a replay after restore re-sends each
-  record under the same name and id, and the broker drops what it already persisted. Names and ids come from the source message a
-  record was made from when the writer runs fused behind a `PulsarSource` in one Python operator
+  record under the same name and id, and the broker drops what it already persisted. Names and ids come from the
+  source message a record was made from when the writer runs fused behind a `PulsarSource` in one Python operator
   (`connector.sink.chain`); otherwise records are keyed by their *sequence key* (`PulsarMessage.sequence_key`) and
   per key the sink keeps a producer name and a sequence-id counter in Flink keyed state. This holds exactly for
   pipelines where, per source split, the sink receives the same records in the same order on every replay:
