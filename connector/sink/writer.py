@@ -45,6 +45,7 @@ from connector.client_threads import keep_thread_state
 from connector.clients import new_client
 from connector.errors import PulsarSinkError
 from connector.sink.client_batches import BatchBoundary, batch_position
+from connector.sink.client_send import Send, sender
 from connector.sink.config import SinkConfig, batch_limits
 from connector.sink.dedup import deduplication_problem
 from connector.sink.message import PulsarMessage
@@ -84,15 +85,16 @@ class _Batch:
 
 
 class _Output:
-    """A producer the writer opened, with what the writer keeps for it: the last sequence id the broker had under its
-    name when it opened (EXACTLY_ONCE; -1 for a name never used), and for producers whose batches the writer predicts,
-    where the open batch ends, the batch it fills (or filled last), and the non-blocking flush (the bindings'
-    `flush_async`; the public `flush` waits, without a time-out)."""
+    """A producer the writer opened, with what the writer keeps for it: its send (`connector.sink.client_send`), the
+    last sequence id the broker had under its name when it opened (EXACTLY_ONCE; -1 for a name never used), and for
+    producers whose batches the writer predicts, where the open batch ends, the batch it fills (or filled last), and
+    the non-blocking flush (the bindings' `flush_async`; the public `flush` waits, without a time-out)."""
 
-    __slots__ = ("producer", "topic", "persisted", "boundary", "batch", "send_batch")
+    __slots__ = ("producer", "send", "topic", "persisted", "boundary", "batch", "send_batch")
 
     def __init__(self, producer: pulsar.Producer, topic: str, persisted: int) -> None:
         self.producer, self.topic, self.persisted = producer, topic, persisted
+        self.send: Send = sender(producer)
         self.boundary: BatchBoundary | None = None
         self.batch: _Batch | None = None
         self.send_batch: Any = None
@@ -188,17 +190,17 @@ class PulsarWriter:
             if boundary is None or message.deliver_after_ms is not None:
                 if boundary is not None and self._exactly_once:
                     self._end_batch(output)  # the batch it holds goes first: the broker must see the ids in order
-                output.producer.send_async(payload, functools.partial(self._acknowledge, topic, size), **arguments)
+                output.send(payload, functools.partial(self._acknowledge, topic, size), arguments)
             elif self._exactly_once:
                 self._hold(output, payload, size, arguments)
             elif boundary.add(size):
                 batch = output.batch = _Batch(topic, size)
-                output.producer.send_async(payload, functools.partial(self._acknowledge_batch, batch), **arguments)
+                output.send(payload, functools.partial(self._acknowledge_batch, batch), arguments)
             else:  # counted in before the send, which may complete the batch
                 batch = output.batch
                 batch.messages += 1
                 batch.size += size
-                output.producer.send_async(payload, None, **arguments)
+                output.send(payload, None, arguments)
         except PulsarSinkError:
             raise
         except Exception as error:
@@ -229,12 +231,12 @@ class PulsarWriter:
             return
         held, batch.held = batch.held, None
         payload, arguments = held[0]
-        send = output.producer.send_async
+        send = output.send
         try:
             send(payload, functools.partial(self._acknowledge_batch, batch),
-                 **{**arguments, "sequence_id": held[-1][1]["sequence_id"]})
+                 {**arguments, "sequence_id": held[-1][1]["sequence_id"]})
             for payload, arguments in held[1:]:
-                send(payload, None, **arguments)
+                send(payload, None, arguments)
         except Exception as error:
             raise PulsarSinkError(f"sending to {batch.topic} failed: {error}") from error
         if not full:
