@@ -53,3 +53,11 @@ def test_the_idle_table_names_each_floor_without_a_partition_count() -> None:
     floor_rows = [line for line in lines if line.startswith("| PyFlink alone") and "| - |" in line]
     assert len(floor_rows) == 2
     assert any("driver shape" in line and "| 17.9 | 10.6 | 7.3 |" in line for line in floor_rows)
+
+
+def test_the_pipeline_with_a_free_source_adds_the_sink_half_s_cost_to_the_raw_read_s() -> None:
+    report = {"sizes": {100: {"raw_read": {"median": 400_000.0}, "variants": {
+        "java-pipeline": {"median": 50_000.0}, "pyflink-pipeline": {"median": 100_000.0}}}}}
+    rows = {goal: (measured, met) for goal, _target, measured, met in goals(report)}
+    row = next(value for goal, value in rows.items() if goal.startswith("a pipeline whose source cost only"))
+    assert row == ("1.60x", "yes")  # 1 / (1/100,000 + 1/400,000) = 80,000 records/s, against 50,000
