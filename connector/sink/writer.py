@@ -90,11 +90,11 @@ class _Output:
     producers whose batches the writer predicts, where the open batch ends, the batch it fills (or filled last), and
     the non-blocking flush (the bindings' `flush_async`; the public `flush` waits, without a time-out)."""
 
-    __slots__ = ("producer", "send", "topic", "persisted", "boundary", "batch", "send_batch")
+    __slots__ = ("send", "topic", "persisted", "boundary", "batch", "send_batch")
 
     def __init__(self, producer: pulsar.Producer, topic: str, persisted: int) -> None:
-        self.producer, self.topic, self.persisted = producer, topic, persisted
-        self.send: Send = sender(producer)
+        self.send: Send = sender(producer)  # it keeps the producer; the client closes it (`close`)
+        self.topic, self.persisted = topic, persisted
         self.boundary: BatchBoundary | None = None
         self.batch: _Batch | None = None
         self.send_batch: Any = None
