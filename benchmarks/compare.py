@@ -3,7 +3,7 @@
     ./dev bench            # full: 1M records of 100 B and of 1 KB, median of 3 runs, latency + failure runs
     ./dev bench --quick    # 100k records, 1 run, shorter latency window: to try it
     ./dev bench --soak     # also: our pipeline 10 minutes at full rate, RSS and JVM pools sampled (memory flat?)
-    ./dev bench --profile  # instead: py-spy over our throughput runs at each --sizes (benchmarks/pyspy_profile.py)
+    ./dev bench --profile  # instead: py-spy over the throughput runs of ours and of PyFlink alone on 2.3 (--only)
 
 Everything runs on one separate local broker (`bench`, ports 26650/28080, started and stopped here), 4-partition
 topics, parallelism 2, checkpoints every 10 s, restart strategy fixed-delay (1 s) for every job. Each job is
@@ -1200,7 +1200,7 @@ def main() -> None:
     parser.add_argument("--no-sink-alone", action="store_true", help="skip the sink-alone vs raw send figures")
     parser.add_argument("--no-cdc", action="store_true", help="skip the change-event (Debezium JSON) figures")
     parser.add_argument("--low-rate", type=int, default=10, help="rate of the low-traffic latency runs (records/s)")
-    parser.add_argument("--profile", action="store_true", help="only profile throughput runs (of --sizes) with py-spy")
+    parser.add_argument("--profile", action="store_true", help="only profile throughput runs (of --sizes; ours and PyFlink alone on 2.3) with py-spy")
     parser.add_argument("--python-workers", choices=("process", "loopback"), default="process",
                         help="where jobs run their Python operators: a process per subtask as on a cluster "
                              "(default), or all in the job script's process (a local run's default)")
@@ -1222,7 +1222,7 @@ def main() -> None:
     admin = PulsarAdmin(BROKER.admin_url)
     with scratch(BROKER):  # every run writes fresh topics: the data of earlier runs only fills the disk (GBs each)
         if args.profile:
-            profile_runs(admin, [v for v in variants if v.connector == "ours" and v.engine == "2.3"], records,
+            profile_runs(admin, [v for v in variants if v.connector != "java" and v.engine == "2.3"], records,
                          [int(s) for s in args.sizes.split(",") if s])
             return
         for size in (int(s) for s in args.sizes.split(",") if s):
@@ -1304,7 +1304,7 @@ def profile_runs(admin: PulsarAdmin, variants: list[Variant], records: int, size
         produce(input_topic, records, size)
         for variant in variants:
             output = new_topic(admin, "out", output_namespace(admin, variant.guarantee))
-            job = Job(variant, input_topic, output, bounded=True)
+            job = Job(variant, input_topic, output, bounded=True, records=records, size=size)
             raw = RESULTS / f"profile-{variant.key}-{size}.raw"
             recorded = profile.record(job.process.pid, raw)
             ok = job.wait(600)

@@ -27,7 +27,7 @@ from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from connector.client_threads import keep_thread_state
 from connector.serde import BytesSchema
-from connector.sink.config import SinkConfig, batch_limits
+from connector.sink.config import MAX_PENDING_BYTES, MAX_PENDING_MESSAGES, SinkConfig, batch_limits
 from connector.sink.router import RoundRobinTopicRouter
 from connector.sink.writer import PulsarWriter, Sequenced
 from benchmarks.micro import BROKER, arguments, micro_broker
@@ -63,7 +63,8 @@ def writer(service_url: str, admin_url: str, topic: str, records: int, payload: 
     config = SinkConfig(service_url=service_url, admin_url=admin_url, topics=(topic,),
                         topic_selector=None, schema=BytesSchema(), delivery_guarantee=guarantee,
                         router=RoundRobinTopicRouter(), producer_config={}, client_config={},
-                        sink_name="writer-bench", send_timeout_ms=30_000, max_pending_messages=10_000)
+                        sink_name="writer-bench", send_timeout_ms=30_000,
+                        max_pending_messages=MAX_PENDING_MESSAGES, max_pending_bytes=MAX_PENDING_BYTES)
     sink = PulsarWriter(config)
     name = f"writer-bench-{uuid.uuid4().hex[:6]}"
     exactly_once = guarantee == DeliveryGuarantee.EXACTLY_ONCE

@@ -53,11 +53,11 @@ def instance_of(kind: type) -> Check:
     return check
 
 
-def keywords_of(function: Callable[..., Any], managed: Iterable[str] = ()) -> Check:
+def keywords_of(function: Callable[..., Any], managed: Iterable[str] = (), own: Iterable[str] = ()) -> Check:
     """A check that a value is a mapping of `function`'s keyword arguments other than those the connector sets
-    itself (`managed`)."""
+    itself (`managed`), or of the connector's `own` keywords that it takes there."""
     what = function.__qualname__.replace(".__init__", "")
-    allowed = frozenset(inspect.signature(function).parameters) - {"self", *managed}
+    allowed = (frozenset(inspect.signature(function).parameters) | set(own)) - {"self", *managed}
 
     def check(value: Any) -> str | None:
         if not isinstance(value, Mapping):

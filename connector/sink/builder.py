@@ -37,7 +37,7 @@ from connector.options import check_options
 from connector.security import PulsarSecurity
 from connector.serde import SerializationSchema
 from connector.sink import flink
-from connector.sink.config import SinkConfig, batch_limits
+from connector.sink.config import MAX_PENDING_BYTES, MAX_PENDING_MESSAGES, SinkConfig, batch_limits
 from connector.sink.dedup import deduplication_problem
 from connector.sink.options import SINK_OPTIONS
 from connector.sink.router import KeyHashTopicRouter, RoundRobinTopicRouter, TopicRouter, TopicRoutingMode
@@ -130,8 +130,8 @@ class PulsarSinkBuilder:
 
     def set_producer_config(self, config: Mapping[str, Any]) -> PulsarSinkBuilder:
         """Keywords of `pulsar.Client.create_producer` (e.g. compression_type, batching_max_publish_delay_ms);
-        `send_timeout_millis` (default 30000) is enforced by the sink, `max_pending_messages` bounds the
-        unacknowledged messages of a subtask."""
+        `send_timeout_millis` (default 30000) is enforced by the sink; `max_pending_messages` (default 10000) and
+        `max_pending_bytes` (payload bytes, default 64 MiB) bound the unacknowledged messages of a subtask."""
         self._producer_config.update(config)
         return self
 
@@ -172,9 +172,11 @@ class PulsarSinkBuilder:
         check_options(SINK_OPTIONS, given)
         producer_config = dict(self._producer_config)
         send_timeout_ms = int(producer_config.pop("send_timeout_millis", 30_000))
-        max_pending = int(producer_config.pop("max_pending_messages", 1000))
-        if send_timeout_ms <= 0 or max_pending <= 0:
-            raise PulsarConfigError("producerConfig: send_timeout_millis and max_pending_messages must be positive")
+        max_pending = int(producer_config.pop("max_pending_messages", MAX_PENDING_MESSAGES))
+        max_pending_bytes = int(producer_config.pop("max_pending_bytes", MAX_PENDING_BYTES))
+        if send_timeout_ms <= 0 or max_pending <= 0 or max_pending_bytes <= 0:
+            raise PulsarConfigError("producerConfig: send_timeout_millis, max_pending_messages and max_pending_bytes "
+                                    "must be positive")
         if self._guarantee == DeliveryGuarantee.EXACTLY_ONCE:
             self._check_exactly_once()
         try:
@@ -186,7 +188,7 @@ class PulsarSinkBuilder:
             topic_selector=self._topic_selector, schema=self._schema, delivery_guarantee=self._guarantee,
             router=self._build_router(), producer_config=producer_config,
             client_config=dict(self._client_config), sink_name=self._sink_name, send_timeout_ms=send_timeout_ms,
-            max_pending_messages=max_pending, security=self._security))
+            max_pending_messages=max_pending, max_pending_bytes=max_pending_bytes, security=self._security))
 
     def _build_router(self) -> TopicRouter:
         if self._routing_mode == TopicRoutingMode.CUSTOM:

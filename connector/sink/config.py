@@ -17,6 +17,13 @@ from connector.sink.router import TopicRouter
 _PRODUCER_DEFAULTS = inspect.signature(pulsar.Client.create_producer).parameters
 BATCH_LIMIT_OPTIONS = ("batching_max_messages", "batching_max_allowed_size_in_bytes")
 """The producer settings that end a batch by size; unset, pulsar-client's defaults (1000 messages, 128 KB)."""
+MAX_PENDING_MESSAGES = 10_000
+"""The default bound of a subtask's unacknowledged messages: ten of the client's default batches. With the client's
+own default (1,000, one batch of small records), a writer waited for each batch's acknowledgement before it filled
+the next (README, the sink)."""
+MAX_PENDING_BYTES = 64 << 20
+"""The default bound of a subtask's unacknowledged payload bytes: the Java client's memory limit (memoryLimitBytes),
+which bounds the Java connector's pending messages."""
 
 
 def batch_limits(producer_config: Mapping[str, Any]) -> tuple[int, int] | None:
@@ -48,4 +55,5 @@ class SinkConfig:
     sink_name: str
     send_timeout_ms: int
     max_pending_messages: int
+    max_pending_bytes: int
     security: PulsarSecurity | None = None

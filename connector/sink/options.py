@@ -46,12 +46,17 @@ SINK_OPTIONS: tuple[Option, ...] = (
     Option("`set_producer_config`", "producerConfig", "producer_config",
            "keywords of `pulsar.Client.create_producer` (compression, batching delay, ...) but those the sink "
            "manages (topic, producer name, schema, routing, queue blocking, initial sequence id)",
-           keywords_of(pulsar.Client.create_producer, MANAGED_PRODUCER_OPTIONS)),
+           keywords_of(pulsar.Client.create_producer, MANAGED_PRODUCER_OPTIONS, own={"max_pending_bytes"})),
     Option("`set_producer_config({\"send_timeout_millis\": ms})`", "sendTimeoutMs", "send_timeout_ms",
            "no acknowledgement for this long while messages wait fails the job (applied by the sink; the client's "
            "own timeout stays off so a producer's messages persist in order)"),
     Option("`set_producer_config({\"max_pending_messages\": n})`", "maxPendingMessages", "max_pending_messages",
-           "the unacknowledged messages of a subtask at most"),
+           "the unacknowledged messages of a subtask at most (the sink waits for room); the default is ten of the "
+           "client's default batches"),
+    Option("`set_producer_config({\"max_pending_bytes\": n})`", "memoryLimitBytes", "max_pending_bytes",
+           "the payload bytes of a subtask's unacknowledged messages at most (the sink waits for room; a larger "
+           "message goes once nothing is pending); the default is the Java client's memory limit",
+           default="67108864 (64 MiB)"),
     Option("`set_client_config`", None, "client_config", "keywords of `pulsar.Client` (timeouts, io_threads, ...)",
            client_keywords),
     Option("`set_sink_name`", "sinkName", "sink_name",

@@ -6,6 +6,8 @@ Contracts:
 - Every failure (producer creation, a rejected or unacknowledged send) raises `PulsarSinkError` naming the topic
   and the cause, from the next `write`, `check` or `flush` at the latest. Nothing is dropped silently.
 - `flush` returns only when the broker acknowledged every message written so far.
+- At most `max_pending_messages` messages of at most `max_pending_bytes` payload bytes in all await acknowledgement:
+  `write` waits for room (a message larger than the byte bound goes once nothing is pending).
 - Batching producers take one send callback per client batch, on its first message: a batch completes as one, and a
   callback per message cost a quarter of a pipeline's records/s (README, the sink). The writer predicts where the
   client ends each batch (`connector.sink.client_batches`); for that the client's publish-delay timer is off, and the
@@ -125,8 +127,10 @@ class PulsarWriter:
         # what completed, under a lock the caller never takes. Waiting for acknowledgements takes `_cond`, and a
         # callback notifies only while someone waits.
         self._written = 0
+        self._written_bytes = 0
         self._sent_to: dict[str, int] = {}
         self._completed = 0  # acknowledged or rejected
+        self._completed_bytes = 0
         self._completed_to: dict[str, int] = {}
         self._acknowledged = 0
         self._acknowledged_bytes = 0
@@ -182,8 +186,10 @@ class PulsarWriter:
         output = self._outputs.get(key) or self._open(key)
         if sequenced is not None and sequenced.sequence_id <= output.persisted:
             return  # a replay of a message the broker has: sent again, it would only be dropped
-        if self._written - self._completed >= self._config.max_pending_messages:
-            self._wait_until_pending_at_most(self._config.max_pending_messages - 1)
+        if (self._written - self._completed >= self._config.max_pending_messages
+                or self._written_bytes - self._completed_bytes + size > self._config.max_pending_bytes):
+            self._wait_until_pending_at_most(self._config.max_pending_messages - 1,
+                                             max(0, self._config.max_pending_bytes - size))
         arguments = _send_arguments(message, sequenced)
         boundary = output.boundary
         try:
@@ -206,6 +212,7 @@ class PulsarWriter:
         except Exception as error:
             raise PulsarSinkError(f"sending to {topic} failed: {error}") from error
         self._written += 1
+        self._written_bytes += size
         self._sent_to[topic] = self._sent_to.get(topic, 0) + 1
         if self._error is not None:  # the client reports some rejections (MessageTooBig) synchronously
             raise self._error
@@ -407,20 +414,23 @@ class PulsarWriter:
                 self._error = PulsarSinkError(failure)
             self._completed_to[topic] = self._completed_to.get(topic, 0) + messages
             self._completed += messages
+            self._completed_bytes += size
         if self._waiting:
             with self._cond:
                 self._cond.notify_all()
 
-    def _wait_until_pending_at_most(self, limit: int) -> None:
-        """Wait until at most `limit` messages await acknowledgement; raise the first failure, or a send timeout
-        when no acknowledgement arrived for send_timeout_ms while messages waited."""
+    def _wait_until_pending_at_most(self, limit: int, byte_limit: int = 0) -> None:
+        """Wait until at most `limit` messages of at most `byte_limit` payload bytes in all await acknowledgement;
+        raise the first failure, or a send timeout when no acknowledgement arrived for send_timeout_ms while
+        messages waited."""
         self._send_open_batches()
         timeout_s = self._config.send_timeout_ms / 1000
         completed, last_progress = self._completed, time.monotonic()
         with self._cond:
             self._waiting = True
             try:
-                while self._error is None and self._written - self._completed > limit:
+                while self._error is None and (self._written - self._completed > limit
+                                               or self._written_bytes - self._completed_bytes > byte_limit):
                     now = time.monotonic()
                     if self._completed != completed:
                         completed, last_progress = self._completed, now

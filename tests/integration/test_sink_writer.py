@@ -267,10 +267,12 @@ def test_batches_end_where_the_writer_predicts_and_every_message_is_acknowledged
     assert max(predicted) == 7 and 1000 - 400 < sum(sizes) / (len(predicted) - 6) <= 1000  # both limits cut
 
 
+@pytest.mark.parametrize("window", [{"max_pending_messages": 3}, {"max_pending_bytes": 3}])
 def test_a_full_window_sends_the_open_batch_before_it_waits(broker: Broker, pulsar_client: pulsar.Client,
-                                                          topic: str) -> None:
-    """Three unacknowledged messages at most, a batch of up to 1,000: the batch goes out every third message."""
-    config = builder(broker, topic).set_producer_config({"max_pending_messages": 3}).build().config
+                                                          topic: str, window: dict[str, int]) -> None:
+    """Three unacknowledged messages (or bytes, of 1-byte messages) at most, a batch of up to 1,000: the batch goes
+    out every third message."""
+    config = builder(broker, topic).set_producer_config(window).build().config
     writer = PulsarWriter(config)
     for n in range(10):
         writer.write(str(n))

@@ -19,7 +19,8 @@ def test_a_minimal_sink_builds_with_defaults() -> None:
     config = valid().build().config
     assert config.delivery_guarantee == DeliveryGuarantee.NONE
     assert isinstance(config.router, KeyHashTopicRouter)
-    assert config.send_timeout_ms == 30_000 and config.max_pending_messages == 1000
+    assert config.send_timeout_ms == 30_000 and config.max_pending_messages == 10_000
+    assert config.max_pending_bytes == 64 << 20 and config.producer_config == {}
     assert config.topics == ("out",)
 
 
@@ -37,6 +38,7 @@ def test_a_minimal_sink_builds_with_defaults() -> None:
     (lambda b: b.set_producer_config({"no_such_option": 1}),
      "producerConfig has 'no_such_option', not a pulsar.Client.create_producer keyword"),
     (lambda b: b.set_producer_config({"send_timeout_millis": 0}), "producerConfig: send_timeout_millis"),
+    (lambda b: b.set_producer_config({"max_pending_bytes": 0}), "producerConfig: .*max_pending_bytes must be positive"),
     (lambda b: b.set_producer_config({"batching_max_messages": 0}),
      "producerConfig: batching_max_messages must be a positive integer, not 0"),
     (lambda b: b.set_producer_config({"batching_max_allowed_size_in_bytes": 1.5}),

@@ -189,6 +189,21 @@ def test_a_full_window_waits_for_acknowledgements(monkeypatch: pytest.MonkeyPatc
     assert len(producer.sent) == 3 and writer.pending_messages == 1
 
 
+def test_a_full_byte_window_waits_and_a_larger_message_goes_once_nothing_is_pending(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = StandInClient(partitions=1)
+    writer = writer_for(monkeypatch, client, DeliveryGuarantee.AT_LEAST_ONCE, max_pending_bytes=8)
+    writer.write("aaaa")
+    writer.write("bbbb")
+    producer = client.producers[f"{TOPIC}-partition-0"]
+    threading.Timer(0.1, producer.complete_all).start()
+    writer.write("c")  # 9 bytes would be pending: returns only once the first two are acknowledged
+    assert len(producer.sent) == 3 and writer.pending_messages == 1
+    threading.Timer(0.1, producer.complete_all).start()
+    writer.write("x" * 20)  # over the bound by itself: waits until nothing is pending, then goes
+    assert len(producer.sent) == 4 and writer.pending_messages == 1
+
+
 def sent_ids(producer: StandInProducer) -> list[int]:
     return [arguments["sequence_id"] for _, arguments in producer.sent]
 
