@@ -1200,7 +1200,8 @@ def main() -> None:
     parser.add_argument("--no-sink-alone", action="store_true", help="skip the sink-alone vs raw send figures")
     parser.add_argument("--no-cdc", action="store_true", help="skip the change-event (Debezium JSON) figures")
     parser.add_argument("--low-rate", type=int, default=10, help="rate of the low-traffic latency runs (records/s)")
-    parser.add_argument("--profile", action="store_true", help="only profile throughput runs (of --sizes; ours and PyFlink alone on 2.3) with py-spy")
+    parser.add_argument("--profile", action="store_true",
+                        help="only profile throughput runs (of --sizes; ours and PyFlink alone on 2.3) with py-spy")
     parser.add_argument("--python-workers", choices=("process", "loopback"), default="process",
                         help="where jobs run their Python operators: a process per subtask as on a cluster "
                              "(default), or all in the job script's process (a local run's default)")
