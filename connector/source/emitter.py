@@ -6,7 +6,7 @@ The role of the Java and Kafka connectors' record emitter. No Flink runtime here
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pulsar
@@ -33,9 +33,10 @@ class RecordEmitter:
         self._bad_messages = bad_messages
         self._decode_errors = decode_errors
 
-    def records(self, messages: list[pulsar.Message], first_ordinal: int = 1) -> Iterator[Any]:
-        """The records of `messages`; while the records of a message are yielded, `IN_FLIGHT.ordinal` is its number
-        in the split (`first_ordinal` for the first: its state's read count before them, plus one)."""
+    def records(self, messages: Iterable[pulsar.Message], first_ordinal: int = 1) -> Iterator[Any]:
+        """The records of `messages`, each message decoded once the records before it were taken; while the records
+        of a message are yielded, `IN_FLIGHT.ordinal` is its number in the split (`first_ordinal` for the first: its
+        state's read count before them, plus one)."""
         deserialize = self._deserialize
         in_flight = IN_FLIGHT
         for ordinal, message in enumerate(messages, first_ordinal):

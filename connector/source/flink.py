@@ -289,44 +289,45 @@ class _ReadSplits(KeyedProcessFunction):
     def _step(self, split: str) -> Iterable[Any]:
         """One step of `split` (its pacer said it is due): its next poll, or, bounded, all of it."""
         reader = self._readers[split]
-        messages: list = []  # a split that is finished already (nothing to read) polls nothing
+        read = 0  # a split that is finished already (nothing to read) polls nothing
         IN_FLIGHT.stream = f"{reader.state.lineage}-{split}"
         try:
             if self._source.bounded:
                 while not reader.state.finished:
-                    messages = yield from self._poll(split, self._source.bounded_wait_ms)
+                    read = yield from self._poll(split, self._source.bounded_wait_ms)
             else:
-                messages = yield from self._poll(split, 0)
+                read = yield from self._poll(split, 0)
         finally:
             IN_FLIGHT.stream = None
-        self._pacers[split].stepped(time.monotonic(), bool(messages))
+        self._pacers[split].stepped(time.monotonic(), bool(read))
         if reader.state is not self._stored.get(split):  # states are immutable: a new one is a change
             self._states.put(split, reader.state.to_json())
             self._stored[split] = reader.state
 
-    def _poll(self, split: str, timeout_ms: int) -> Generator[Any, None, list]:
-        """Yields the records of one poll of `split`, numbered on from its state's read count; returns its
-        messages."""
+    def _poll(self, split: str, timeout_ms: int) -> Generator[Any, None, int]:
+        """Yields the records of one poll of `split`, numbered on from its state's read count; returns how many
+        messages it read."""
         reader = self._readers[split]
         first = reader.state.read_count + 1
-        messages = reader.poll(self._source.max_records_per_poll, timeout_ms)
-        self._split_metrics[split].record(messages)
+        messages = self._split_metrics[split].counted(reader.poll(self._source.max_records_per_poll, timeout_ms))
         records = self._emitters[split].records(messages, first)
         if self._watermarks is not None:
-            if messages:
-                records = self._with_watermarks(split, records)
-            else:
-                self._watermarks.found_nothing(split, time.monotonic())
+            records = self._with_watermarks(split, records)
         yield from records
-        return messages
+        read = reader.state.read_count + 1 - first
+        if self._watermarks is not None and not read:
+            self._watermarks.found_nothing(split, time.monotonic())
+        return read
 
     def _with_watermarks(self, split: str, rows: Iterable[Any]) -> Iterable[Any]:
         """`rows` of one poll of `split`, each with the watermark it allows written in
         (`connector.source.watermarks`)."""
         columns = self._source.watermark_columns
-        stamp = self._watermarks.stamper(split, time.monotonic())
         time_index, watermark_index = columns.time_index, columns.watermark_index
+        stamp = None
         for row in rows:
+            if stamp is None:  # made at the poll's first row: making one tells the split is not idle
+                stamp = self._watermarks.stamper(split, time.monotonic())
             row[watermark_index] = columns.value(stamp(columns.millis(row[time_index])))
             yield row
 

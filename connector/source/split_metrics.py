@@ -5,7 +5,7 @@ No Flink import: the group is anything with `counter(name)`, `gauge(name, fn)` (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pulsar
@@ -29,13 +29,22 @@ class SplitMetrics:
         self._group, self._lag = group, lag
         self._gauges_registered = False
 
-    def record(self, messages: list[pulsar.Message]) -> None:
-        """Counts a polled batch (before decoding), also an empty one (it may register the gauges)."""
-        if messages:
-            self._records.inc(len(messages))
-            self._bytes.inc(sum(len(message.data()) for message in messages))
-            self._last_publish_time = messages[-1].publish_timestamp()
-        if not self._gauges_registered and (messages or self._lag() > 0):
-            self._group.gauge("lastPublishTime", lambda: self._last_publish_time)
-            self._group.gauge("lag", self._lag)
-            self._gauges_registered = True
+    def counted(self, messages: Iterable[pulsar.Message]) -> Iterator[pulsar.Message]:
+        """`messages` (one poll, before decoding), passed on one by one and counted once they are all passed, also
+        when there were none (that may register the gauges)."""
+        count = size = 0
+        last = None
+        try:
+            for last in messages:
+                count += 1
+                size += len(last.data())
+                yield last
+        finally:
+            if count:
+                self._records.inc(count)
+                self._bytes.inc(size)
+                self._last_publish_time = last.publish_timestamp()
+            if not self._gauges_registered and (count or self._lag() > 0):
+                self._group.gauge("lastPublishTime", lambda: self._last_publish_time)
+                self._group.gauge("lag", self._lag)
+                self._gauges_registered = True

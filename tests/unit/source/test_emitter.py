@@ -126,11 +126,11 @@ def test_a_message_without_key_has_key_none() -> None:
 def test_split_metrics_count_messages_bytes_and_last_publish_time() -> None:
     group, lag = Group(), [0]
     metrics = SplitMetrics(group, lag=lambda: lag[0])
-    metrics.record([])
+    list(metrics.counted([]))
     assert "lag" not in group.gauges, "an idle, caught-up split has no gauges"
     lag[0] = 42
-    metrics.record([Message(b"abc", 1), Message(b"de", 2)])
-    metrics.record([])
+    list(metrics.counted([Message(b"abc", 1), Message(b"de", 2)]))
+    list(metrics.counted([]))
     assert group.counters["numRecordsIn"].value == 2
     assert group.counters["numBytesIn"].value == 5
     assert group.gauges["lastPublishTime"]() == 1_700_000_000_002
@@ -141,8 +141,8 @@ def test_split_metrics_count_messages_bytes_and_last_publish_time() -> None:
 def test_split_metrics_gauges_appear_once_a_lag_sample_finds_the_split_behind() -> None:
     group, lag = Group(), [-1]
     metrics = SplitMetrics(group, lag=lambda: lag[0])
-    metrics.record([])
+    list(metrics.counted([]))
     assert group.gauges == {}
     lag[0] = 7  # stalled: behind, reading nothing
-    metrics.record([])
+    list(metrics.counted([]))
     assert group.gauges["lag"]() == 7 and group.gauges["lastPublishTime"]() == 0

@@ -85,7 +85,23 @@ def test_poll_returns_at_most_max_records_and_goes_on_from_there() -> None:
     split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(), StopCursor.never())
     assert ids(split.poll(3, 0)) == [(1, 0), (1, 1), (1, 2)]
     assert ids(split.poll(3, 0)) == [(1, 3), (1, 4)]
-    assert split.poll(3, 0) == []
+    assert list(split.poll(3, 0)) == []
+
+
+def test_poll_reads_a_chunk_at_a_time_and_its_state_covers_what_was_yielded(monkeypatch) -> None:
+    monkeypatch.setattr(reader_module, "CHUNK", 2)
+    reader = Reader([(1, n) for n in range(5)])
+    split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(), StopCursor.never())
+    messages = split.poll(5, 0)
+    assert len(reader._messages) == 5, "nothing is read before it is asked for"
+    assert ids([next(messages), next(messages)]) == [(1, 0), (1, 1)]
+    assert len(reader._messages) == 3, "one chunk read"
+    assert ids([next(messages)]) == [(1, 2)]
+    assert len(reader._messages) == 1, "the next chunk read once the first was taken"
+    assert split.state.read_count == 0, "the state advances when the poll ends"
+    messages.close()
+    assert split.state.read_count == 3
+    assert pulsar.MessageId.deserialize(split.state.last_emitted).batch_index() == 2, "the last message yielded"
 
 
 @pytest.mark.parametrize("stop, last", [
@@ -137,12 +153,12 @@ def test_an_outage_past_the_timeout_fails_a_poll_even_while_prefetched_messages_
 
 def test_a_reconnect_within_the_timeout_starts_the_next_outage_afresh(monkeypatch) -> None:
     split, reader, clock = disconnected_split(monkeypatch)
-    split.poll(1, 0)
+    list(split.poll(1, 0))
     clock[0] += 2.0
     reader.connected = True
-    split.poll(1, 0)
+    list(split.poll(1, 0))
     reader.connected = False
     clock[0] += 2.0
-    split.poll(1, 0)  # down again, 4 s after the first outage began: a new outage, not past its timeout
+    list(split.poll(1, 0))  # down again, 4 s after the first outage began: a new outage, not past its timeout
     clock[0] += 2.0
     assert ids(split.poll(1, 0)) == [(1, 3)]
