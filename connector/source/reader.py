@@ -112,12 +112,14 @@ class SplitReader:
         last = None
         try:
             while taken < max_records:
-                chunk, ended, finished = self._read_chunk(min(CHUNK, max_records - taken), timeout_ms, taken)
+                chunk, ended, finished = self._read_chunk(min(CHUNK, max_records - taken), timeout_ms)
                 for last in chunk:
                     taken += 1  # before the yield: a message the caller was given is taken, even if it closes here
                     yield last
                 if finished:
                     self._finish()
+                elif not taken and self._stall is not None:
+                    self._stall.idle(self._position_text)  # a read timed out before any message: caught up, or stalled
                 if ended:
                     break
         finally:
@@ -126,9 +128,9 @@ class SplitReader:
                 if self._stall is not None:
                     self._stall.received()
 
-    def _read_chunk(self, count: int, timeout_ms: int, taken: int) -> tuple[list[pulsar.Message], bool, bool]:
-        """Up to `count` messages read from the client, after `taken` messages of this poll; whether the poll ends
-        after them (nothing more right now, or the stop) and whether the split is finished after them."""
+    def _read_chunk(self, count: int, timeout_ms: int) -> tuple[list[pulsar.Message], bool, bool]:
+        """Up to `count` messages read from the client; whether the poll ends after them (a read timed out, or the
+        stop) and whether the split is finished after them (the stop, or drained when the stop ends it so)."""
         messages: list[pulsar.Message] = []
         redelivered = 0
         ended = finished = False
@@ -137,10 +139,7 @@ class SplitReader:
                 message = self._reader.read_next(timeout_ms)
             except pulsar.Timeout:
                 ended = True
-                if self._ends_when_drained() and not self._has_more():
-                    finished = True
-                elif self._stall is not None and not taken and not messages:
-                    self._stall.idle(self._position_text)
+                finished = self._ends_when_drained() and not self._has_more()
                 break
             except pulsar.PulsarException as error:
                 raise SplitReadError(f"reading split {self.state.split} failed: {error}") from error

@@ -32,7 +32,8 @@ class LagSample:
 
 
 class StallWatch:
-    """Watches one split: `received()` on every message, `idle(position)` after every poll that timed out.
+    """Watches one split: `received()` after every poll that read messages, `idle(position)` after every poll whose
+    read timed out before any message (not one that finds the split at its stop).
 
     `idle` warns once the split has received nothing for `warn_after_s` while a later lag sample shows entries
     after its position, and raises `SplitStalledError` (naming split, position and backlog) once that has lasted

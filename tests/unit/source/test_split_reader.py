@@ -104,6 +104,40 @@ def test_poll_reads_a_chunk_at_a_time_and_its_state_covers_what_was_yielded(monk
     assert pulsar.MessageId.deserialize(split.state.last_emitted).batch_index() == 2, "the last message yielded"
 
 
+class Stall:
+    """Records what the reader tells its stall watch."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def received(self) -> None:
+        self.calls.append("received")
+
+    def idle(self, position) -> None:
+        self.calls.append(f"idle at {position()}")
+
+
+def test_the_stall_watch_hears_of_a_poll_that_timed_out_with_nothing_read_and_of_no_other() -> None:
+    stall = Stall()
+    split = SplitReader(Client(Reader([(7, 0), (7, 1)])), None, SplitState(SPLIT), StartCursor.earliest(),
+                        StopCursor.never(), stall=stall)
+    assert ids(split.poll(1, 0)) == [(7, 0)]
+    assert ids(split.poll(100, 0)) == [(7, 1)]
+    assert stall.calls == ["received"] * 2, "a full poll, then messages and a time-out: not idle"
+    assert list(split.poll(100, 0)) == []
+    assert list(split.poll(100, 0)) == []
+    assert stall.calls == ["received"] * 2 + ["idle at (5,7,0,1)"] * 2
+
+    stall = Stall()
+    split = SplitReader(Client(Reader([(2, 0), (2, 1)])), None, SplitState(SPLIT), StartCursor.earliest(),
+                        StopCursor.after_message_id(pulsar.MessageId(0, 5, 2, -1)), stall=stall)
+    assert ids(split.poll(2, 0)) == [(2, 0), (2, 1)]
+    assert not split.state.finished, "entry 2 may hold more messages"
+    assert list(split.poll(100, 0)) == []
+    assert split.state.finished
+    assert stall.calls == ["received"], "a time-out with nothing read that finishes the split: not idle"
+
+
 @pytest.mark.parametrize("stop, last", [
     (StopCursor.at_message_id(pulsar.MessageId(0, 5, 3, 1)), (3, 0)),
     (StopCursor.after_message_id(pulsar.MessageId(0, 5, 3, 1)), (3, 1)),
