@@ -5,7 +5,8 @@
 Runs under PyFlink 2.3 (this project's venv) or PyFlink 1.18 (the benchmark's second venv), with either this
 project's connector (`"connector": "ours"`) or Apache's Java connector 4.1.0-1.18 (`"connector": "java"`, its jars
 listed in `"jars"`), or no connector reading (`"connector": "pyflink"`: the idle-CPU floors, `"shape": "floor"` and
-`"driver-floor"`, or the throughput ceilings, `"shape": "source"`, and `"shape": "pipeline"` into our sink).
+`"driver-floor"`, or the throughput ceilings, `"shape": "source"`, and `"shape": "pipeline"` into our sink), or the
+raw client reading in the ceilings' shape (`"connector": "raw"`).
 `benchmarks/compare.py` writes the spec, starts this script and measures from outside.
 
 `BenchMap` is the Python map both pipelines share: upper-cases the string value, and records what the harness
@@ -224,8 +225,6 @@ def ceiling(env: StreamExecutionEnvironment, spec: dict):
     written in Python can hand to a user's map on this engine (`compare.throughput_run`). As a pipeline
     (`"shape": "pipeline"`) the map's output goes to our sink: the most records a second any pipeline with that sink
     can write, since it reads nothing."""
-    from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
-
     partitions, records = spec["partitions"], spec["records"]
     payload = "x" * spec["size"]
 
@@ -234,12 +233,46 @@ def ceiling(env: StreamExecutionEnvironment, spec: dict):
         for _ in range(share):
             yield payload
 
+    stream = partition_rows(env, partitions).flat_map(lambda row: emit(row[0]), output_type=Types.STRING())
+    return stream, our_sink(spec) if spec["shape"] == "pipeline" else None
+
+
+def partition_rows(env: StreamExecutionEnvironment, partitions: int):
+    """A bounded datagen stream of one row per partition, its number (0 to `partitions` - 1) in field 0."""
+    from pyflink.table import DataTypes, Schema, StreamTableEnvironment, TableDescriptor
+
     table_env = StreamTableEnvironment.create(env)
-    splits = table_env.to_data_stream(table_env.from_descriptor(
+    return table_env.to_data_stream(table_env.from_descriptor(
         TableDescriptor.for_connector("datagen").schema(Schema.new_builder().column("split", DataTypes.INT()).build())
         .option("fields.split.kind", "sequence").option("fields.split.start", "0")
         .option("fields.split.end", str(partitions - 1)).build()))
-    stream = splits.flat_map(lambda row: emit(row[0]), output_type=Types.STRING())
+
+
+def raw_reads(env: StreamExecutionEnvironment, spec: dict):
+    """The ceiling's shape (`ceiling`), but each partition's step reads its partition of the input with the raw
+    client: a `Reader.read_next` loop (the receiver queue our source uses by default) that decodes each payload as
+    `SimpleStringSchema` does and keeps nothing: no position, no redelivery or stop check, no metrics. The most
+    records a second a Python source reading with this client can hand to a user's map on this engine; as a
+    pipeline, into our sink, the most a pipeline with such a source and our sink can write."""
+    service_url, topic = spec["service_url"], spec["input"]
+
+    def read(split: int):
+        import pulsar
+
+        client = pulsar.Client(service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
+        reader = client.create_reader(f"{topic}-partition-{split}", pulsar.MessageId.earliest,
+                                      receiver_queue_size=1000)
+        try:
+            while True:
+                try:
+                    yield reader.read_next(1000).data().decode()
+                except pulsar.Timeout:
+                    if not reader.has_message_available():
+                        return
+        finally:
+            client.close()
+
+    stream = partition_rows(env, spec["partitions"]).flat_map(lambda row: read(row[0]), output_type=Types.STRING())
     return stream, our_sink(spec) if spec["shape"] == "pipeline" else None
 
 
@@ -248,7 +281,7 @@ def main() -> None:
         spec = json.load(f)
     env = environment(spec)
     pyflink = {"floor": floor, "driver-floor": driver_floor}.get(spec["shape"], ceiling)
-    build = {"ours": ours, "java": java, "pyflink": pyflink}[spec["connector"]]
+    build = {"ours": ours, "java": java, "pyflink": pyflink, "raw": raw_reads}[spec["connector"]]
     stream, sink = build(env, spec)
     mapped = stream.map(BenchMap(spec["probe_dir"], spec.get("map_latency", False)),
                         output_type=Types.STRING()).name("bench map")

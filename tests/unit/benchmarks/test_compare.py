@@ -1,4 +1,4 @@
-"""The benchmark's parsing of a JVM's Native Memory Tracking diff (what grew in a soak), and its idle rows."""
+"""The benchmark's reading of a JVM's Native Memory Tracking diff (what grew in a soak), its idle rows, its models."""
 
 from benchmarks.compare import committed_changes_mb, goals, markdown
 
@@ -61,3 +61,16 @@ def test_the_pipeline_with_a_free_source_adds_the_sink_half_s_cost_to_the_raw_re
     rows = {goal: (measured, met) for goal, _target, measured, met in goals(report)}
     row = next(value for goal, value in rows.items() if goal.startswith("a pipeline whose source cost only"))
     assert row == ("1.60x", "yes")  # 1 / (1/100,000 + 1/400,000) = 80,000 records/s, against 50,000
+
+
+
+def test_the_raw_client_rows_set_the_measured_bound_of_each_goal_against_its_own_reference() -> None:
+    report = {"sizes": {100: {"raw_read": {"median": 400_000.0}, "variants": {
+        "java-pipeline": {"median": 50_000.0}, "rawread-source": {"median": 160_000.0},
+        "rawread-pipeline": {"median": 80_000.0}}}}}
+    rows = {goal: (measured, met) for goal, _target, measured, met in goals(report)}
+    raw = {goal.split(", 100 B")[0]: value for goal, value in rows.items() if goal.startswith("PyFlink and the raw")}
+    assert raw == {"PyFlink and the raw client (a Python step that only reads: no state, no checks) vs raw read":
+                   ("0.40x", "**no**"),
+                   "PyFlink and the raw client (a Python step that only reads) -> map -> our sink vs Java pipeline":
+                   ("1.60x", "yes")}
