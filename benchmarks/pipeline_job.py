@@ -251,9 +251,9 @@ def partition_rows(env: StreamExecutionEnvironment, partitions: int):
 def raw_reads(env: StreamExecutionEnvironment, spec: dict):
     """The ceiling's shape (`ceiling`), but each partition's step reads its partition of the input with the raw
     client: a `Reader.read_next` loop (the receiver queue our source uses by default) that decodes each payload as
-    `SimpleStringSchema` does and keeps nothing: no position, no redelivery or stop check, no metrics. The most
-    records a second a Python source reading with this client can hand to a user's map on this engine; as a
-    pipeline, into our sink, the most a pipeline with such a source and our sink can write."""
+    `SimpleStringSchema` does and keeps nothing: no position, no redelivery or stop check, no metrics. What a Python
+    source that does nothing but read with this client's public API hands to a user's map on this engine: the
+    reference for ours. As a pipeline, into our sink: what a pipeline with such a source and our sink writes."""
     service_url, topic = spec["service_url"], spec["input"]
 
     def read(split: int):
