@@ -63,7 +63,6 @@ def test_the_pipeline_with_a_free_source_adds_the_sink_half_s_cost_to_the_raw_re
     assert row == ("1.60x", "yes")  # 1 / (1/100,000 + 1/400,000) = 80,000 records/s, against 50,000
 
 
-
 def test_the_raw_client_rows_set_the_measured_bound_of_each_goal_against_its_own_reference() -> None:
     report = {"sizes": {100: {"raw_read": {"median": 400_000.0}, "variants": {
         "java-pipeline": {"median": 50_000.0}, "rawread-source": {"median": 160_000.0},
