@@ -34,6 +34,7 @@ operators run in a worker process per subtask, as on a cluster (`--python-worker
 Figures:
 - records/s, MB/s: pipelines from the output topic (records / (last - first publish time)); source-only jobs from
   the map (records / (last - first record seen)). Both exclude job start-up and shut-down, the same way for all.
+  The runs go in turns (every variant's first, then every variant's second, ...), so the machine's drift falls on all.
 - latency p50/p99: an unbounded job, a producer at a fixed rate (--rate, and --low-rate) stamping the send time
   into the payload; to the output topic (a plain consumer's receive time - send time) and to the user's map (the
   time the map saw the record - send time).
@@ -1250,17 +1251,18 @@ def main() -> None:
             reads = [raw_read(input_topic)[1] for _ in range(runs)]
             data = {"raw_produce": summarize_rates(produced), "raw_read": summarize_rates(reads), "variants": {},
                     "runs": {}, "records_per_entry": records_per_entry(admin, input_topic, records)}
-            for variant in variants:
-                results = []
-                for n in range(runs):
+            results: dict[str, list[JobRun]] = {variant.key: [] for variant in variants}
+            for n in range(runs):  # in turns, so that the machine's speed drifting over the runs (±10% measured
+                for variant in variants:  # between rounds of one job) falls on every variant alike
                     print(f"[{time.strftime('%H:%M:%S')}] {size} B, {variant.key}, run {n + 1}/{runs} ...",
                           flush=True)
                     result = throughput_run(admin, variant, input_topic, records, size)
                     print(f"    {result.rate:,.0f} records/s, wall {result.wall_s:.1f} s"
                           + ("" if result.ok else f", FAILED: {result.error[-600:]}"), flush=True)
-                    results.append(result)
-                data["variants"][variant.key] = summarize(results)
-                data["runs"][variant.key] = [asdict(r) for r in results]
+                    results[variant.key].append(result)
+            for key, runs_of_variant in results.items():
+                data["variants"][key] = summarize(runs_of_variant)
+                data["runs"][key] = [asdict(r) for r in runs_of_variant]
             report["sizes"][size] = data
             admin.delete_topic(input_topic)
         if not args.no_sink_alone:
