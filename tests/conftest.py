@@ -20,6 +20,7 @@ from connector.admin import PulsarAdmin
 from devtools.flink_cluster import FlinkCluster
 from devtools.pulsar_standalone import Broker, start, stop
 from tests import user_environment  # noqa: F401  (imported before any job runs: it keeps that environment)
+from tests.loopback import stop_flushers_once_jobs_ended
 
 # The test broker runs beside any broker a developer already has on the default ports.
 TEST_BROKER = Broker(name="test", port=int(os.environ.get("TEST_PULSAR_PORT", "16650")),
@@ -42,6 +43,17 @@ def close_clients_left_open() -> Iterator[None]:
     left_open = clients.close_all()
     if left_open:
         logging.getLogger(__name__).info("closed the clients of %s left open by in-process jobs", left_open)
+
+
+@pytest.fixture(autouse=True)
+def stop_threads_of_ended_jobs() -> Iterator[None]:
+    """When a test ends, its in-process jobs must have ended too (else its teardown fails, naming the job's worker
+    threads); then the flusher threads PyFlink leaves behind for every such job are stopped (tests/loopback.py), so
+    they do not pile up over the session and slow every later test."""
+    yield
+    stopped = stop_flushers_once_jobs_ended(timeout_s=60)
+    if stopped:
+        logging.getLogger(__name__).info("stopped %d flusher threads left by in-process jobs", stopped)
 
 
 @pytest.fixture(scope="session")
