@@ -77,6 +77,7 @@ def metadata_type(value_type: TypeInformation) -> TypeInformation:
 def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: frozenset[str]) -> DataStream:
     """The DataStream of `source` (a built `PulsarSource`) in `env` (whose bundle time it sets if unset)."""
     set_bundle_time_unless_set(env._j_stream_execution_environment)
+    instance = uuid.uuid4().hex[:8]  # fresh per submission, the same in every attempt
     if source.bounded:
         known = {split: KnownSplit(INITIAL, ordinal, shared_key(ordinal))
                  for ordinal, split in enumerate(sorted(initial_splits))}
@@ -86,12 +87,12 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
     else:
         splits = (_ticks(env, source)
                   .key_by(lambda _: 0, key_type=Types.INT())
-                  .process(_DiscoverSplits(source), output_type=_READER_ELEMENT)
+                  .process(_DiscoverSplits(source, instance), output_type=_READER_ELEMENT)
                   .name(f"{source.name}: split discovery").uid(f"{source.name}-split-discovery")
                   .set_parallelism(1))
     records = (splits
                .key_by(lambda element: element[0], key_type=Types.STRING())
-               .process(_ReadSplits(source, uuid.uuid4().hex[:8]), output_type=source.output_type())
+               .process(_ReadSplits(source, instance), output_type=source.output_type())
                .name(f"{source.name}: split readers").uid(f"{source.name}{READERS_UID_SUFFIX}"))
     return records
 
@@ -120,8 +121,9 @@ class _DiscoverSplits(KeyedProcessFunction):
     background thread.
     """
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Any, instance: str) -> None:
         self._source = source
+        self._instance = instance  # fresh per submission, the same in every attempt
         self._thread: DiscoveryThread | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
@@ -134,10 +136,15 @@ class _DiscoverSplits(KeyedProcessFunction):
         self._thread = DiscoveryThread(self._source.subscription, self._source.new_admin(),
                                        self._source.discovery_interval_ms / 1000)
         self._thread.start()
+        # A failed attempt's thread would go on asking the admin API for partitions: the next attempt stops it.
+        self._owner = ("split-discovery", self._source.name, self._instance)
+        clients.hold(self._owner, self.close)
 
     def close(self) -> None:
+        """Stops the discovery thread. Also called by `connector.clients` for an attempt PyFlink never closed."""
         if self._thread is not None:
             self._thread.close()
+            clients.release(self._owner, self.close)
 
     def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, int]]:
         yield from self._elements()

@@ -7,6 +7,7 @@ at full speed.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pulsar
@@ -35,6 +36,8 @@ def test_exactly_once_from_storage_through_injected_python_failures(storage_brok
         job_client = env.execute_async("exactly-once source from storage under injected failures")
         try:
             results = read_results(client, results_topic, PARTITIONS, timeout_s=400)
+            # The job's Python runs in this process (loopback mode): each attempt stopped its failed one's discovery.
+            discovery = [thread for thread in threading.enumerate() if thread.name == "pulsar-split-discovery"]
         finally:
             job_client.cancel().result()
     finally:
@@ -44,3 +47,4 @@ def test_exactly_once_from_storage_through_injected_python_failures(storage_brok
     assert resumed_partitions == set(range(PARTITIONS)), "the restarts resumed from checkpointed state"
     assert results["done"] == [(p, PER_PARTITION) for p in range(PARTITIONS)]
     assert {marker.name for marker in tmp_path.iterdir()} == {f"failed-at-{n}" for n in fail_at}
+    assert len(discovery) == 1, f"{len(discovery)} split discovery threads run: failed attempts' were not stopped"
