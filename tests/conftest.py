@@ -49,7 +49,7 @@ def close_clients_left_open() -> Iterator[None]:
 def stop_threads_of_ended_jobs() -> Iterator[None]:
     """When a test ends, its in-process jobs must have ended too (else its teardown fails, naming the job's worker
     threads); then the flusher threads PyFlink leaves behind for every such job are stopped (tests/loopback.py), so
-    they do not pile up over the session and slow every later test."""
+    they do not pile up over the session (1,625 by minute 35 of one CI run), each taking the GIL every second."""
     yield
     stopped = stop_flushers_once_jobs_ended(timeout_s=60)
     if stopped:

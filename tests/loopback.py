@@ -3,9 +3,10 @@
 PyFlink 2.3 runs a local job's Python operators in threads of the process that submitted it, and every coder it
 makes for them (`FlinkLengthPrefixCoderBeamWrapper`) starts a thread that wakes each second to mark its stream for
 flushing (`BeamTimeBasedOutputStream`, a `PeriodicThread`). Only the output coders' threads are stopped when the
-job's operators are torn down, so each job leaves about ten behind, for as long as the process lives. Measured in a
-CI run of the whole suite (2026-12-06): 1,625 of them after ~35 minutes, each taking the GIL every second, and the
-run slowed until a test's in-process job made no progress for 16 minutes.
+job's operators are torn down, so each job leaves about ten behind, for as long as the process lives, each taking
+the GIL every second. In a CI run of the whole suite (2026-12-06) 1,625 of them had piled up after ~35 minutes when a
+test's in-process job made no progress for 16 minutes at a load average of 500 (whether they caused that stall is not
+known; a later run, without them, crashed in the same test instead).
 """
 
 from __future__ import annotations
