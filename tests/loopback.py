@@ -30,7 +30,7 @@ def running_workers() -> list[str]:
     running = []
     for ident, frame in sys._current_frames().items():
         while frame is not None:
-            if frame.f_code.co_name == "run" and frame.f_code.co_filename.endswith("sdk_worker.py"):
+            if frame.f_code.co_qualname == "SdkHarness.run" and frame.f_code.co_filename.endswith("sdk_worker.py"):
                 running.append(names.get(ident, str(ident)))
                 break
             frame = frame.f_back
