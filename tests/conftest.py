@@ -20,7 +20,7 @@ from connector.admin import PulsarAdmin
 from devtools.flink_cluster import FlinkCluster
 from devtools.pulsar_standalone import Broker, start, stop
 from tests import user_environment  # noqa: F401  (imported before any job runs: it keeps that environment)
-from tests.loopback import stop_flushers_once_jobs_ended
+from tests.loopback import stop_flushers
 
 # The test broker runs beside any broker a developer already has on the default ports.
 TEST_BROKER = Broker(name="test", port=int(os.environ.get("TEST_PULSAR_PORT", "16650")),
@@ -47,11 +47,11 @@ def close_clients_left_open() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def stop_threads_of_ended_jobs() -> Iterator[None]:
-    """When a test ends, its in-process jobs must have ended too (else its teardown fails, naming the job's worker
-    threads); then the flusher threads PyFlink leaves behind for every such job are stopped (tests/loopback.py), so
-    they do not pile up over the session (1,625 by minute 35 of one CI run), each taking the GIL every second."""
+    """When a test ends, the flusher threads PyFlink left behind for each of its in-process jobs are stopped
+    (tests/loopback.py), so they do not pile up over the session (1,625 by minute 35 of one CI run), each taking the
+    GIL every second."""
     yield
-    stopped = stop_flushers_once_jobs_ended(timeout_s=60)
+    stopped = stop_flushers()
     if stopped:
         logging.getLogger(__name__).info("stopped %d flusher threads left by in-process jobs", stopped)
 
