@@ -1,7 +1,8 @@
 """Shared fixtures: one real Pulsar broker for the whole session, unique topics per test.
 
 A run stops every broker and cluster it started, also when a test fails or the run is interrupted: SIGTERM
-becomes a KeyboardInterrupt, after which pytest still tears its fixtures down.
+becomes a KeyboardInterrupt, after which pytest still tears its fixtures down. If the run's process dies without
+tearing down (a crash, SIGKILL), a watcher started with it (devtools/reaper.py) stops what it left running.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from connector import clients
 from connector.admin import PulsarAdmin
 from devtools.flink_cluster import FlinkCluster
 from devtools.pulsar_standalone import Broker, start, stop
+from devtools.reaper import watch
 from tests import user_environment  # noqa: F401  (imported before any job runs: it keeps that environment)
 from tests.loopback import stop_flushers
 
@@ -32,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+    watch()
 
 
 @pytest.fixture(autouse=True)

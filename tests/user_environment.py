@@ -13,12 +13,17 @@ import os
 import sys
 from pathlib import Path
 
+from devtools.reaper import MARK_VARIABLE
+
 _AT_START = dict(os.environ)
 
 
 def user_environment(**overrides: str) -> dict[str, str]:
-    """os.environ as it was before any in-process PyFlink job, with this venv first on PATH, plus `overrides`."""
+    """os.environ as it was before any in-process PyFlink job, with this venv first on PATH and the run's reaper
+    marker (devtools/reaper.py; set after this module was imported), plus `overrides`."""
     environment = dict(_AT_START)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{_AT_START.get('PATH', '')}"
+    if MARK_VARIABLE in os.environ:
+        environment[MARK_VARIABLE] = os.environ[MARK_VARIABLE]
     environment.update(overrides)
     return environment
