@@ -52,6 +52,8 @@ Figures:
   rows through the same aggregate, half as many messages as records, at most 200,000 (benchmarks/cdc.py).
 - checkpoints under backpressure: our EXACTLY_ONCE pipeline (unbounded, source defaults) over a backlog written
   before it starts, checkpoints every second; end-to-end duration p50/p99/max (REST API) until the last record.
+- tail reads: each pipeline of ours and Java's, unbounded, started on an empty topic that the raw produce loop then
+  fills at full rate (the job reads what is being written, not a backlog); records/s as for the throughput runs.
 Writes results/bench-<time>.{md,json,png} and results/latest.{md,json,png}; prints the table.
 """
 
@@ -74,6 +76,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -245,6 +248,22 @@ def output_span(topic: str) -> tuple[int, float]:
         reader.close()
     c.close()
     return count, ((last - first) / 1000 if count > 1 else 0.0)
+
+
+def written_output(admin: PulsarAdmin, job: Job, topic: str, records: int, timeout_s: float,
+                   each_poll: Callable[[], None]) -> dict[str, int]:
+    """Once the unbounded `job` has written `records` to its output `topic` (the broker's count; `each_poll` is
+    called every half second meanwhile, and it raises after `timeout_s`): the output's rate (records / publish-time
+    span) and its records beyond `records` (duplicates)."""
+    deadline, written = time.monotonic() + timeout_s, 0
+    while written < records and time.monotonic() < deadline:
+        time.sleep(0.5)
+        written = admin.partitioned_stats(topic).get("msgInCounter", 0)
+        each_poll()
+    if written < records:
+        raise RuntimeError(f"only {written} of {records} records written in time:\n{job.log_tail()}")
+    count, span = output_span(topic)
+    return {"rate": round(count / span) if span else 0, "duplicates": count - records}
 
 
 # -- a job process and what is sampled around it ------------------------------------------------------------
@@ -668,6 +687,33 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
+# -- tail reads ------------------------------------------------------------------------------------------------
+
+def tail_run(admin: PulsarAdmin, variant: Variant, records: int, size: int) -> dict:
+    """`variant` (a pipeline), unbounded, started on an empty topic that the raw produce loop then fills with
+    `records` of `size` bytes at full rate: the job reads what is being written (the broker's tail) instead of a
+    backlog. The rate is the output's, as in the throughput runs (records / publish-time span); `produce_rate` is
+    the producer's, which bounds it while the producer runs."""
+    input_topic = new_topic(admin, "tail-in")
+    output = new_topic(admin, "tail-out", output_namespace(admin, variant.guarantee))
+    job = Job(variant, input_topic, output, bounded=False)
+    result: dict = {"variant": variant.key, "records": records, "size": size}
+    try:
+        job.wait_running()
+        result["produce_rate"] = round(produce(input_topic, records, size))
+
+        def no_restart() -> None:
+            if job.sampler.failures:
+                raise RuntimeError(f"the job restarted, first after {job.sampler.failures[0]}")
+
+        result.update(written_output(admin, job, output, records, max(300, records / 500), no_restart))
+    except Exception as error:
+        result["error"] = str(error)
+    finally:
+        job.end(admin, input_topic, output)
+    return result
+
+
 # -- checkpoints under backpressure -----------------------------------------------------------------------------
 
 def backlog_run(admin: PulsarAdmin, size: int, records: int) -> dict:
@@ -681,21 +727,17 @@ def backlog_run(admin: PulsarAdmin, size: int, records: int) -> dict:
                     "checkpoint_interval_ms": BACKLOG_CHECKPOINT_MS}
     try:
         jid = job.wait_running()
-        deadline = time.monotonic() + max(300, records / 200)
-        written, failure_reasons = 0, set()
-        while written < records and time.monotonic() < deadline:
-            time.sleep(0.5)
-            written = admin.partitioned_stats(output).get("msgInCounter", 0)
-            checkpoints = job.rest.get(f"/jobs/{jid}/checkpoints")  # as of the backlog's end, not later
-            failure_reasons |= {c.get("failure_message") or "?" for c in checkpoints.get("history", [])
-                                if c.get("status") == "FAILED"}
-        if written < records:
-            raise RuntimeError(f"only {written} of {records} records written in time:\n{job.log_tail()}")
+        checkpoints: dict = {}
+        failure_reasons: set[str] = set()
+
+        def note_checkpoints() -> None:
+            checkpoints.update(job.rest.get(f"/jobs/{jid}/checkpoints"))  # as of the backlog's end, not later
+            failure_reasons.update(c.get("failure_message") or "?" for c in checkpoints.get("history", [])
+                                   if c.get("status") == "FAILED")
+
+        result.update(written_output(admin, job, output, records, max(300, records / 200), note_checkpoints))
         result["checkpoints"] = checkpoint_summary(checkpoints)
         result["failure_reasons"] = sorted(failure_reasons)
-        count, span = output_span(output)
-        result["rate"] = round(count / span) if span else 0
-        result["duplicates"] = count - records
     except Exception as error:
         result["error"] = str(error)
     finally:
@@ -921,6 +963,20 @@ def ratio(a: dict, b: dict | float | None) -> str:
     return f"{a['median'] / denominator:.2f}"
 
 
+# (variant, goal, the least ratio to the Java AT_LEAST_ONCE pipeline's records/s): issue 12's pipeline goals
+PIPELINE_GOALS = (("ours-pipeline", "pipeline AT_LEAST_ONCE vs Java pipeline", 1.5),
+                  ("ours-pipeline-eo", "pipeline EXACTLY_ONCE vs Java AT_LEAST_ONCE pipeline", 1.0))
+
+
+def tail_medians(report: dict) -> dict[int, dict[str, float]]:
+    """Per record size, each pipeline's median records/s over its tail-read runs that finished."""
+    rates: dict[int, dict[str, list[float]]] = {}
+    for run in report.get("tail", []):
+        if "rate" in run:
+            rates.setdefault(int(run["size"]), {}).setdefault(run["variant"], []).append(run["rate"])
+    return {size: {key: statistics.median(values) for key, values in by_key.items()} for size, by_key in rates.items()}
+
+
 def goals(report: dict) -> list[tuple[str, str, str, str]]:
     """(goal, target, measured, met) for each goal of issue 12 this report has figures for."""
     rows: list[tuple[str, str, str, str]] = []
@@ -933,8 +989,7 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
     for size, data in report["sizes"].items():
         medians = {key: v.get("median") for key, v in data["variants"].items()}
         java, raw_read = medians.get("java-pipeline"), data["raw_read"]["median"]
-        for key, label, target in (("ours-pipeline", "pipeline AT_LEAST_ONCE vs Java pipeline", 1.5),
-                                   ("ours-pipeline-eo", "pipeline EXACTLY_ONCE vs Java AT_LEAST_ONCE pipeline", 1.0)):
+        for key, label, target in PIPELINE_GOALS:
             value = medians[key] / java if medians.get(key) and java else None
             add(f"{label}, {size} B", f">= {target}x", value, f"{value:.2f}x" if value else "", (value or 0) >= target)
         value = medians["ours-source"] / raw_read if medians.get("ours-source") else None
@@ -968,6 +1023,12 @@ def goals(report: dict) -> list[tuple[str, str, str, str]]:
             if medians.get("pyflink118-source") and medians.get("pyflink-source") else None
         add(f"for comparison: PyFlink's ceiling on 1.18 vs on 2.3, {size} B", "", value,
             f"{value:.2f}x" if value else "", None)
+    for size, medians in tail_medians(report).items():
+        java = medians.get("java-pipeline")
+        for key, label, target in PIPELINE_GOALS:
+            value = medians[key] / java if medians.get(key) and java else None
+            add(f"{label}, tail reads, {size} B", f">= {target}x", value, f"{value:.2f}x" if value else "",
+                (value or 0) >= target)
     sink = report.get("sink_alone")
     value = sink["PulsarWriter AT_LEAST_ONCE"] / sink["raw, no callback"] if sink else None
     add("sink (writer alone, AT_LEAST_ONCE) vs raw send, 100 B", ">= 0.7x", value, f"{value:.2f}x" if value else "",
@@ -1070,6 +1131,33 @@ def markdown(report: dict) -> str:
                          f"{lat['p99_ms']} | {lat.get('map_p50_ms', 'n/a')} / {lat.get('map_p99_ms', 'n/a')} | "
                          f"{cp_text} | {lat.get('recovery_s', 'not run')} | "
                          f"{rss.get('jvm', 0):,} / {rss.get('python', 0):,} |")
+        lines.append("")
+    if report.get("tail"):
+        lines += ["## Tail reads", "",
+                  "Each pipeline unbounded, started on an empty topic that the raw produce loop (as in the tables "
+                  "above) then fills at full rate: the job reads what is being written. Records/s of the output as "
+                  "above; median of the runs, in turns.", "",
+                  "| what | size | records/s | vs Java | producer records/s | duplicates |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        labels = {v.key: v.label for v in VARIANTS}
+        by_size: dict[int, dict[str, list[dict]]] = {}
+        for run in report["tail"]:
+            by_size.setdefault(int(run["size"]), {}).setdefault(run["variant"], []).append(run)
+        for size, variants in by_size.items():
+            done = {key: [r for r in runs if "rate" in r] for key, runs in variants.items()}
+            medians = tail_medians(report).get(size, {})
+            java = medians.get("java-pipeline")
+            for key, runs in variants.items():
+                failed = [r["error"] for r in runs if "error" in r]
+                failed_text = f"{len(failed)} failed: {failed[-1][:200]!r}" if failed else ""
+                if key not in medians:
+                    lines.append(f"| {labels[key]} | {size} B | {failed_text} | | | |")
+                    continue
+                each = ", ".join([f"{r['rate']:,}" for r in done[key]] + ([failed_text] if failed else []))
+                lines.append(f"| {labels[key]} | {size} B | {medians[key]:,.0f} ({each}) | "
+                             f"{f'{medians[key] / java:.2f}' if java else ''} | "
+                             f"{statistics.median(r['produce_rate'] for r in done[key]):,.0f} | "
+                             f"{max(r['duplicates'] for r in done[key])} |")
         lines.append("")
     if report.get("backlog"):
         backlog = report["backlog"]
@@ -1214,6 +1302,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated variant keys (default: all)")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-backlog", action="store_true", help="skip the checkpoints-under-backpressure run")
+    parser.add_argument("--no-tail", action="store_true", help="skip the pipelines over a topic being written")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-partitions CPU runs")
     parser.add_argument("--no-scaling", action="store_true", help="skip the source runs over many partitions")
     parser.add_argument("--no-sink-alone", action="store_true", help="skip the sink-alone vs raw send figures")
@@ -1265,6 +1354,18 @@ def main() -> None:
                 data["runs"][key] = [asdict(r) for r in runs_of_variant]
             report["sizes"][size] = data
             admin.delete_topic(input_topic)
+        # ours on 1.18 does not run unbounded (the latency runs say why)
+        tail_variants = [v for v in variants if v.shape == "pipeline"
+                         and (v.connector == "java" or v.connector == "ours" and v.engine == "2.3")]
+        if not args.no_tail:
+            report["tail"] = []
+            for size in (int(s) for s in args.sizes.split(",") if s):
+                for n in range(runs):
+                    for variant in tail_variants:
+                        print(f"[{time.strftime('%H:%M:%S')}] tail reads, {size} B, {variant.key}, run {n + 1}/{runs}"
+                              " ...", flush=True)
+                        report["tail"].append(tail_run(admin, variant, records, size))
+                        print(f"    {report['tail'][-1]}"[:400], flush=True)
         if not args.no_sink_alone:
             print(f"[{time.strftime('%H:%M:%S')}] sink alone vs raw send, 100 B ...", flush=True)
             report["sink_alone"] = sink_writer.figures(

@@ -73,3 +73,27 @@ def test_the_raw_client_rows_set_the_measured_bound_of_each_goal_against_its_own
                    ("0.40x", "**no**"),
                    "PyFlink and the raw client (a Python step that only reads) -> map -> our sink vs Java pipeline":
                    ("1.60x", "yes")}
+
+
+TAIL_REPORT = {"sizes": {}, "tail": [
+    {"variant": "ours-pipeline", "size": 100, "rate": 60_000, "produce_rate": 70_000, "duplicates": 0},
+    {"variant": "ours-pipeline-eo", "size": 100, "rate": 45_000, "produce_rate": 70_000, "duplicates": 0},
+    {"variant": "java-pipeline", "size": 100, "rate": 50_000, "produce_rate": 72_000, "duplicates": 0},
+    {"variant": "ours-pipeline", "size": 100, "rate": 80_000, "produce_rate": 71_000, "duplicates": 0},
+    {"variant": "ours-pipeline-eo", "size": 100, "error": "the job restarted"},
+    {"variant": "java-pipeline", "size": 100, "rate": 40_000, "produce_rate": 74_000, "duplicates": 0}]}
+
+
+def test_the_tail_goals_compare_medians_of_each_pipeline_s_runs_and_leave_out_failed_runs() -> None:
+    rows = {goal: (measured, met) for goal, _target, measured, met in goals(TAIL_REPORT)}
+    assert rows["pipeline AT_LEAST_ONCE vs Java pipeline, tail reads, 100 B"] == ("1.56x", "yes")  # 70k / 45k
+    assert rows["pipeline EXACTLY_ONCE vs Java AT_LEAST_ONCE pipeline, tail reads, 100 B"] == ("1.00x", "yes")
+
+
+def test_the_tail_table_shows_each_run_and_a_failed_one_s_error_beside_the_median_of_the_others() -> None:
+    lines = markdown({**TAIL_REPORT, "started": "now", "machine": "m", "broker": "4.2.4", "records": 1, "runs": 2,
+                      "latency": []}).splitlines()
+    assert any(line.startswith("| ours, source -> map -> sink, PyFlink 2.3 | 100 B | 70,000 (60,000, 80,000) | 1.56 |")
+               for line in lines)
+    assert any(line.startswith("| ours, source -> map -> sink EXACTLY_ONCE, PyFlink 2.3 | 100 B | 45,000 (45,000, 1 "
+                               "failed: 'the job restarted') | 1.00 |") for line in lines)
