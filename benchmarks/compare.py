@@ -1143,9 +1143,10 @@ def markdown(report: dict) -> str:
         by_size: dict[int, dict[str, list[dict]]] = {}
         for run in report["tail"]:
             by_size.setdefault(int(run["size"]), {}).setdefault(run["variant"], []).append(run)
+        medians_by_size = tail_medians(report)
         for size, variants in by_size.items():
             done = {key: [r for r in runs if "rate" in r] for key, runs in variants.items()}
-            medians = tail_medians(report).get(size, {})
+            medians = medians_by_size.get(size, {})
             java = medians.get("java-pipeline")
             for key, runs in variants.items():
                 failed = [r["error"] for r in runs if "error" in r]
@@ -1354,10 +1355,10 @@ def main() -> None:
                 data["runs"][key] = [asdict(r) for r in runs_of_variant]
             report["sizes"][size] = data
             admin.delete_topic(input_topic)
-        # ours on 1.18 does not run unbounded (the latency runs say why)
-        tail_variants = [v for v in variants if v.shape == "pipeline"
-                         and (v.connector == "java" or v.connector == "ours" and v.engine == "2.3")]
         if not args.no_tail:
+            # ours on 1.18 does not run unbounded (the latency runs say why)
+            tail_variants = [v for v in variants if v.shape == "pipeline"
+                             and (v.connector == "java" or v.connector == "ours" and v.engine == "2.3")]
             report["tail"] = []
             for size in (int(s) for s in args.sizes.split(",") if s):
                 for n in range(runs):

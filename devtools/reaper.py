@@ -26,14 +26,13 @@ _WATCHERS: list[subprocess.Popen] = []  # held, since a collected Popen of a run
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def watch() -> str:
+def watch() -> None:
     """Start a watcher for this process and put its marker into os.environ (so children started from now on carry
-    it); return the marker."""
+    it)."""
     mark = uuid.uuid4().hex
     _WATCHERS.append(subprocess.Popen([sys.executable, "-m", "devtools.reaper", str(os.getpid()), mark], cwd=ROOT,
                                       stdin=subprocess.DEVNULL, start_new_session=True))
     os.environ[MARK_VARIABLE] = mark
-    return mark
 
 
 def carrying(mark: str) -> dict[int, str]:
