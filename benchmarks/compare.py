@@ -45,6 +45,9 @@ Figures:
   partitions: CPU of a source-only job over 4, 256 and 1,000 partitions that never get a message, and of PyFlink
   alone: a datagen driver into two idle Python operators, and the same in our source's driver shape (the floors).
 - peak RSS: sampled every 0.5 s from /proc over the job process and its descendants (JVM vs Python processes).
+- CPU a record (throughput, tail and backlog runs): user + system seconds from /proc, sampled every 0.5 s, of the
+  job's JVMs and Python processes, the broker, this harness (the tail runs' producer) and the machine's busy time,
+  read off at the two ends of the span the rate was measured over, divided by its records.
 - checkpoint duration: the REST API of the job's mini cluster (end-to-end duration, median and max).
 - recovery: after the latency window the map raises once; time from the raise to the first record the map sees
   after the restore (from the last completed checkpoint).
@@ -79,6 +82,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulsar
 
@@ -157,6 +161,7 @@ class JobRun:
     rate: float = 0.0
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     checkpoints: dict = field(default_factory=dict)
+    cpu_us: dict[str, float] = field(default_factory=dict)  # `cpu_per_record` over the measured span
     error: str = ""
 
 
@@ -231,8 +236,8 @@ def records_per_entry(admin: PulsarAdmin, topic: str, records: int) -> float:
     return records / entries if entries else 0.0
 
 
-def output_span(topic: str) -> tuple[int, float]:
-    """Records in `topic` and their publish-time span in seconds."""
+def output_span(topic: str) -> tuple[int, float, float]:
+    """Records in `topic` and the publish times (epoch s) of its first and last."""
     c = client()
     count, first, last = 0, None, None
     for p in range(PARTITIONS):
@@ -247,14 +252,14 @@ def output_span(topic: str) -> tuple[int, float]:
             last = published if last is None or published > last else last
         reader.close()
     c.close()
-    return count, ((last - first) / 1000 if count > 1 else 0.0)
+    return count, (first or 0) / 1000, (last or 0) / 1000
 
 
 def written_output(admin: PulsarAdmin, job: Job, topic: str, records: int, timeout_s: float,
-                   each_poll: Callable[[], None]) -> dict[str, int]:
+                   each_poll: Callable[[], None]) -> dict[str, Any]:
     """Once the unbounded `job` has written `records` to its output `topic` (the broker's count; `each_poll` is
     called every half second meanwhile, and it raises after `timeout_s`): the output's rate (records / publish-time
-    span) and its records beyond `records` (duplicates)."""
+    span), its records beyond `records` (duplicates) and the CPU a record over that span (`cpu_per_record`)."""
     deadline, written = time.monotonic() + timeout_s, 0
     while written < records and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -262,8 +267,9 @@ def written_output(admin: PulsarAdmin, job: Job, topic: str, records: int, timeo
         each_poll()
     if written < records:
         raise RuntimeError(f"only {written} of {records} records written in time:\n{job.log_tail()}")
-    count, span = output_span(topic)
-    return {"rate": round(count / span) if span else 0, "duplicates": count - records}
+    count, first, last = output_span(topic)
+    return {"rate": round(count / (last - first)) if last > first else 0, "duplicates": count - records,
+            "cpu_us": cpu_per_record(job.sampler.cpu, first, last, count)}
 
 
 # -- a job process and what is sampled around it ------------------------------------------------------------
@@ -321,6 +327,52 @@ def _cpu_seconds(root: int) -> dict[str, float]:
     return {kind: n / os.sysconf("SC_CLK_TCK") for kind, n in ticks.items()}
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds the machine's cores spent busy (not idle, not waiting for I/O) since boot."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds so far of process `pid` (all its threads); 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_totals(job_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the job's JVMs and Python processes, the broker, this harness (which runs the tail
+    runs' producer) and the whole machine."""
+    return {**_cpu_seconds(job_pid), "broker": _process_cpu_seconds(BROKER.pid()),
+            "harness": sum(os.times()[:2]), "machine": _machine_busy_seconds()}
+
+
+def cpu_per_record(series: list[tuple[float, dict[str, float]]], first: float, last: float,
+                   records: int) -> dict[str, float]:
+    """Microseconds of CPU a record of each kind in `series` ((epoch s, CPU seconds so far per kind), in time order)
+    between `first` and `last` (epoch s, the span a rate was measured over), each total read off the series by
+    linear interpolation, and `machine_busy_pct`: the machine's busy share of all its cores then. Empty when the
+    span is not inside the series or holds no record."""
+    if records <= 0 or last <= first or len(series) < 2 or not series[0][0] <= first < last <= series[-1][0]:
+        return {}
+
+    def at(moment: float) -> dict[str, float]:
+        index = next(i for i in range(1, len(series)) if series[i][0] >= moment)
+        (t0, v0), (t1, v1) = series[index - 1], series[index]
+        share = (moment - t0) / (t1 - t0) if t1 > t0 else 1.0
+        return {kind: v0[kind] + share * (v1[kind] - v0[kind]) for kind in v0}
+
+    start, end = at(first), at(last)
+    used = {kind: end[kind] - start[kind] for kind in start}
+    result = {kind: round(seconds / records * 1e6, 1) for kind, seconds in used.items()}
+    result["machine_busy_pct"] = round(used["machine"] / ((last - first) * (os.cpu_count() or 1)) * 100, 1)
+    return result
+
+
 def _rss_by_kind(root: int) -> dict[str, float]:
     """RSS in MB of the process tree under `root`: the JVM(s) and the Python processes, and of those the driver alone
     (`root`: the job script; a local run's Python operators run in it too, PyFlink's loopback mode)."""
@@ -371,7 +423,8 @@ class Rest:
 
 
 class Sampler(threading.Thread):
-    """Every `interval_s`: RSS of the job's process tree (peak kept, and a series per kind); every 4th time the
+    """Every `interval_s`: RSS of the job's process tree (peak kept, and a series per kind) and the CPU totals
+    (`cpu_totals`, a series: `cpu_per_record` takes a span of it); every 4th time the
     checkpoint summary and the failures the job restarted from (the mini cluster's REST API ends with the job)."""
 
     def __init__(self, pid: int, rest: Rest, interval_s: float = 0.5) -> None:
@@ -381,6 +434,7 @@ class Sampler(threading.Thread):
         self.series: list[tuple[float, dict[str, float]]] = []  # (seconds since start, MB per kind and total)
         self.checkpoints: dict = {}
         self.failures: list[str] = []  # "<task>: <first line of the exception>", oldest first
+        self.cpu: list[tuple[float, dict[str, float]]] = []  # (epoch s, `cpu_totals`)
         self.jid: str | None = None
         self._halt = threading.Event()
 
@@ -393,6 +447,7 @@ class Sampler(threading.Thread):
             for kind, value in rss.items():
                 self.peak[kind] = max(self.peak[kind], value)
             self.series.append((time.monotonic() - began, rss))
+            self.cpu.append((time.time(), cpu_totals(self.pid)))
             ticks += 1
             if ticks % 4 == 0:
                 job = self.rest.job()
@@ -542,15 +597,16 @@ def throughput_run(admin: PulsarAdmin, variant: Variant, input_topic: str, recor
                  checkpoints=checkpoint_summary(job.sampler.checkpoints))
     if not ok:
         run.error = job.log_tail()
-    elif variant.shape == "pipeline":
-        run.records, span = output_span(output)
-        run.rate = run.records / span if span else 0.0
     else:
-        stats = [json.loads(p.read_text()) for p in job.probe("stats-")]
-        run.records = sum(s["count"] for s in stats)
-        busy = [s for s in stats if s["count"]]
-        span = max(s["last"] for s in busy) - min(s["first"] for s in busy) if busy else 0
-        run.rate = run.records / span if span else 0.0
+        if variant.shape == "pipeline":
+            run.records, first, last = output_span(output)
+        else:
+            stats = [json.loads(p.read_text()) for p in job.probe("stats-")]
+            run.records = sum(s["count"] for s in stats)
+            busy = [s for s in stats if s["count"]]
+            first, last = (min(s["first"] for s in busy), max(s["last"] for s in busy)) if busy else (0, 0)
+        run.rate = run.records / (last - first) if last > first else 0.0
+        run.cpu_us = cpu_per_record(job.sampler.cpu, first, last, run.records)
     if ok and run.records < records:
         run.ok, run.error = False, f"only {run.records} of {records} records arrived"
     if job.sampler.failures:  # a restart replays from a checkpoint: the counts and the rate measure something else
@@ -943,10 +999,29 @@ def summarize(runs: list[JobRun]) -> dict:
     if cps:
         summary["checkpoint_p50_ms"] = statistics.median(c["p50_ms"] for c in cps)
         summary["checkpoint_max_ms"] = max(c["max_ms"] for c in cps)
+    cpu = median_cpu([r.cpu_us for r in runs if r.ok])
+    if cpu:
+        summary["cpu_us"] = cpu
     errors = [r.error for r in runs if not r.ok]
     if errors:
         summary["error"] = errors[-1][-1500:]
     return summary
+
+
+def median_cpu(figures: list[dict[str, float]]) -> dict[str, float]:
+    """The median of each `cpu_per_record` figure over the runs that have one."""
+    figures = [f for f in figures if f]
+    return {kind: statistics.median(f[kind] for f in figures) for kind in figures[0]} if figures else {}
+
+
+def cpu_text(cpu: dict[str, float], producer: bool = False) -> str:
+    """`cpu_per_record` figures as a table cell: job JVM + Python / broker [/ producer], machine busy."""
+    if not cpu:
+        return ""
+    parts = [f"{cpu['jvm']:.0f} + {cpu['python']:.0f}", f"{cpu['broker']:.0f}"]
+    if producer:
+        parts.append(f"{cpu['harness']:.0f}")
+    return " / ".join(parts) + f" ({cpu['machine_busy_pct']:.0f}%)"
 
 
 def fmt_rate(s: dict, size: int) -> tuple[str, str]:
@@ -1093,12 +1168,13 @@ def markdown(report: dict) -> str:
         size = int(size)
         raw_read = data["raw_read"]
         lines += [f"## {size} B records", "",
-                  "| what | records/s | MB/s | vs Java | vs raw read | peak RSS JVM / Python MB | "
-                  "checkpoint p50 / max ms |", "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| what | records/s | MB/s | vs Java | vs raw read | CPU µs a record: job JVM + Python / broker "
+                  "(machine busy) | peak RSS JVM / Python MB | checkpoint p50 / max ms |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, value in (("raw pulsar-client produce (batching, 1 loop)", data["raw_produce"]),
                             ("raw pulsar-client read (Reader loop per partition)", raw_read)):
             rec, mb = fmt_rate(value, size)
-            lines.append(f"| {name} | {rec} | {mb} | | {ratio(value, raw_read)} | | |")
+            lines.append(f"| {name} | {rec} | {mb} | | {ratio(value, raw_read)} | | | |")
         for variant in VARIANTS:
             s = data["variants"].get(variant.key)
             if s is None:
@@ -1110,7 +1186,7 @@ def markdown(report: dict) -> str:
             cp = (f"{s['checkpoint_p50_ms']:.0f} / {s['checkpoint_max_ms']:.0f}" if "checkpoint_p50_ms" in s
                   else "none completed")
             lines.append(f"| {variant.label} | {rec} | {mb} | {ratio(s, java)} | {ratio(s, raw_read)} | "
-                         f"{rss_text} | {cp} |")
+                         f"{cpu_text(s.get('cpu_us', {}))} | {rss_text} | {cp} |")
         lines.append("")
     if report.get("latency"):
         lines += ["## Latency at a fixed rate, and recovery", "",
@@ -1136,9 +1212,12 @@ def markdown(report: dict) -> str:
         lines += ["## Tail reads", "",
                   "Each pipeline unbounded, started on an empty topic that the raw produce loop (as in the tables "
                   "above) then fills at full rate: the job reads what is being written. Records/s of the output as "
-                  "above; median of the runs, in turns.", "",
-                  "| what | size | records/s | vs Java | producer records/s | duplicates |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "above; median of the runs, in turns. CPU over the same span, per record: the job's JVM and "
+                  "Python processes, the broker, and the producer (this harness), with how busy the machine's "
+                  "cores were.", "",
+                  "| what | size | records/s | vs Java | producer records/s | CPU µs a record: job JVM + Python / "
+                  "broker / producer (machine busy) | duplicates |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         labels = {v.key: v.label for v in VARIANTS}
         by_size: dict[int, dict[str, list[dict]]] = {}
         for run in report["tail"]:
@@ -1152,12 +1231,13 @@ def markdown(report: dict) -> str:
                 failed = [r["error"] for r in runs if "error" in r]
                 failed_text = f"{len(failed)} failed: {failed[-1][:200]!r}" if failed else ""
                 if key not in medians:
-                    lines.append(f"| {labels[key]} | {size} B | {failed_text} | | | |")
+                    lines.append(f"| {labels[key]} | {size} B | {failed_text} | | | | |")
                     continue
                 each = ", ".join([f"{r['rate']:,}" for r in done[key]] + ([failed_text] if failed else []))
                 lines.append(f"| {labels[key]} | {size} B | {medians[key]:,.0f} ({each}) | "
                              f"{f'{medians[key] / java:.2f}' if java else ''} | "
                              f"{statistics.median(r['produce_rate'] for r in done[key]):,.0f} | "
+                             f"{cpu_text(median_cpu([r.get('cpu_us', {}) for r in done[key]]), producer=True)} | "
                              f"{max(r['duplicates'] for r in done[key])} |")
         lines.append("")
     if report.get("backlog"):

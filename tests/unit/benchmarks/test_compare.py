@@ -1,6 +1,9 @@
-"""The benchmark's reading of a JVM's Native Memory Tracking diff (what grew in a soak), its idle rows, its models."""
+"""The benchmark's reading of a JVM's Native Memory Tracking diff (what grew in a soak), its idle rows, its models,
+its tail table and its CPU a record."""
 
-from benchmarks.compare import committed_changes_mb, goals, markdown
+import os
+
+from benchmarks.compare import committed_changes_mb, cpu_per_record, goals, markdown
 
 SUMMARY_DIFF = """\
 Native Memory Tracking:
@@ -97,3 +100,32 @@ def test_the_tail_table_shows_each_run_and_a_failed_one_s_error_beside_the_media
                for line in lines)
     assert any(line.startswith("| ours, source -> map -> sink EXACTLY_ONCE, PyFlink 2.3 | 100 B | 45,000 (45,000, 1 "
                                "failed: 'the job restarted') | 1.00 |") for line in lines)
+
+
+def test_a_tail_run_s_cpu_a_record_is_the_median_of_its_runs_per_kind() -> None:
+    cpu = {"jvm": 7.0, "python": 35.0, "broker": 16.0, "harness": 10.0, "machine": 75.0, "machine_busy_pct": 80.0}
+    report = {**TAIL_REPORT, "tail": [{**run, "cpu_us": {**cpu, "python": cpu["python"] + 4 * n}}
+                                      for n, run in enumerate(TAIL_REPORT["tail"])]}
+    lines = markdown({**report, "started": "now", "machine": "m", "broker": "4.2.4", "records": 1, "runs": 2,
+                      "latency": []}).splitlines()
+    ours = next(line for line in lines if line.startswith("| ours, source -> map -> sink, PyFlink 2.3 | 100 B |"))
+    assert "| 7 + 41 / 16 / 10 (80%) |" in ours  # its runs are the 1st and 4th: python 35 + 0 and 35 + 12
+
+
+SERIES = [(100.0, {"jvm": 10.0, "python": 20.0, "machine": 50.0}),
+          (101.0, {"jvm": 10.5, "python": 21.0, "machine": 51.0}),
+          (103.0, {"jvm": 11.5, "python": 24.0, "machine": 55.0})]
+
+
+def test_cpu_a_record_reads_the_totals_at_the_span_s_ends_off_the_series_by_interpolation() -> None:
+    cpu = cpu_per_record(SERIES, 100.5, 102.0, 1_000)
+    # jvm 10.25 -> 11.0 (0.75 s), python 20.5 -> 22.5 (2 s), machine 50.5 -> 53.0 (2.5 s over 1.5 s of wall)
+    assert (cpu["jvm"], cpu["python"], cpu["machine"]) == (750.0, 2000.0, 2500.0)
+    assert cpu["machine_busy_pct"] == round(2.5 / (1.5 * (os.cpu_count() or 1)) * 100, 1)
+
+
+def test_cpu_a_record_is_left_out_for_a_span_the_series_does_not_cover_or_without_records() -> None:
+    assert cpu_per_record(SERIES, 99.0, 102.0, 1_000) == {}
+    assert cpu_per_record(SERIES, 101.0, 104.0, 1_000) == {}
+    assert cpu_per_record(SERIES, 101.0, 102.0, 0) == {}
+    assert cpu_per_record(SERIES[:1], 100.0, 100.0, 10) == {}
