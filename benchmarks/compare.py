@@ -312,19 +312,24 @@ def _kind(process_name: str) -> str:
     return "jvm" if process_name == "java" else "python"
 
 
-def _cpu_seconds(root: int) -> dict[str, float]:
-    """User + system CPU seconds so far of the live processes in the tree under `root`: the JVM(s), the Python
+def _process_cpu(pid: int | None) -> tuple[str, float] | None:
+    """The name of process `pid` and its user + system CPU seconds so far (all its threads); None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            name, fields = f.read().split("(", 1)[1].rsplit(")", 1)
+    except OSError:
+        return None
+    fields = fields.split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _cpu_seconds(tree: list[int]) -> dict[str, float]:
+    """User + system CPU seconds so far of the live processes of `tree` (`_descendants`): the JVM(s), the Python
     processes."""
-    ticks = {"jvm": 0, "python": 0}
-    for pid in _descendants(root):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                name, fields = f.read().split("(", 1)[1].rsplit(")", 1)
-        except OSError:
-            continue
-        fields = fields.split()
-        ticks[_kind(name)] += int(fields[11]) + int(fields[12])  # utime, stime
-    return {kind: n / os.sysconf("SC_CLK_TCK") for kind, n in ticks.items()}
+    seconds = {"jvm": 0.0, "python": 0.0}
+    for name, used in filter(None, map(_process_cpu, tree)):
+        seconds[_kind(name)] += used
+    return seconds
 
 
 def _machine_busy_seconds() -> float:
@@ -334,21 +339,12 @@ def _machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _process_cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds so far of process `pid` (all its threads); 0 if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_totals(job_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the job's JVMs and Python processes, the broker, this harness (which runs the tail
-    runs' producer) and the whole machine."""
-    return {**_cpu_seconds(job_pid), "broker": _process_cpu_seconds(BROKER.pid()),
-            "harness": sum(os.times()[:2]), "machine": _machine_busy_seconds()}
+def cpu_totals(tree: list[int]) -> dict[str, float]:
+    """CPU seconds so far of the job's JVMs and Python processes (`tree`, `_descendants` of the job's process), the
+    broker, this harness (which runs the tail runs' producer) and the whole machine."""
+    broker = _process_cpu(BROKER.pid())
+    return {**_cpu_seconds(tree), "broker": broker[1] if broker else 0.0, "harness": sum(os.times()[:2]),
+            "machine": _machine_busy_seconds()}
 
 
 def cpu_per_record(series: list[tuple[float, dict[str, float]]], first: float, last: float,
@@ -373,11 +369,12 @@ def cpu_per_record(series: list[tuple[float, dict[str, float]]], first: float, l
     return result
 
 
-def _rss_by_kind(root: int) -> dict[str, float]:
-    """RSS in MB of the process tree under `root`: the JVM(s) and the Python processes, and of those the driver alone
-    (`root`: the job script; a local run's Python operators run in it too, PyFlink's loopback mode)."""
+def _rss_by_kind(tree: list[int]) -> dict[str, float]:
+    """RSS in MB of the processes of `tree` (`_descendants`, its root first): the JVM(s) and the Python processes, and
+    of those the driver alone (the root: the job script; a local run's Python operators run in it too, PyFlink's
+    loopback mode)."""
     kinds = {"jvm": 0.0, "python": 0.0, "driver": 0.0}
-    for pid in _descendants(root):
+    for pid in tree:
         try:
             with open(f"/proc/{pid}/status") as f:
                 status = dict(line.split(":", 1) for line in f if ":" in line)
@@ -385,7 +382,7 @@ def _rss_by_kind(root: int) -> dict[str, float]:
             continue
         rss = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
         kinds[_kind(status.get("Name", "").strip())] += rss
-        if pid == root:
+        if pid == tree[0]:
             kinds["driver"] = rss
     return kinds
 
@@ -442,12 +439,13 @@ class Sampler(threading.Thread):
         began = time.monotonic()
         ticks = 0
         while not self._halt.wait(self.interval_s):
-            rss = _rss_by_kind(self.pid)
+            tree = _descendants(self.pid)  # one scan of /proc a tick, for the RSS and the CPU alike
+            rss = _rss_by_kind(tree)
             rss["total"] = rss["jvm"] + rss["python"]
             for kind, value in rss.items():
                 self.peak[kind] = max(self.peak[kind], value)
             self.series.append((time.monotonic() - began, rss))
-            self.cpu.append((time.time(), cpu_totals(self.pid)))
+            self.cpu.append((time.time(), cpu_totals(tree)))
             ticks += 1
             if ticks % 4 == 0:
                 job = self.rest.job()
@@ -855,9 +853,9 @@ def idle_run(admin: PulsarAdmin, variant: Variant, partitions: int, window_s: fl
     try:
         job.wait_running()
         time.sleep(15 + 0.04 * partitions)
-        before, began = _cpu_seconds(job.process.pid), time.monotonic()
+        before, began = _cpu_seconds(_descendants(job.process.pid)), time.monotonic()
         time.sleep(window_s)
-        after, elapsed = _cpu_seconds(job.process.pid), time.monotonic() - began
+        after, elapsed = _cpu_seconds(_descendants(job.process.pid)), time.monotonic() - began
         used = {kind: 100 * (after[kind] - before[kind]) / elapsed for kind in after}
         result.update({f"cpu_pct_{kind}": round(pct, 1) for kind, pct in used.items()})
         result["cpu_pct"] = round(sum(used.values()), 1)
