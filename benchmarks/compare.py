@@ -144,8 +144,8 @@ VARIANTS = [
 ]
 IDLE_FLOOR = Variant("pyflink-floor", "PyFlink alone: datagen -> two idle Python operators, no Pulsar", "pyflink",
                      "2.3", "floor")
-IDLE_DRIVER_FLOOR = Variant("pyflink-driver-floor", "PyFlink alone in our source's driver shape: ticks, a timer chain, "
-                            "an element per reader key, 100 ms bundles; no Pulsar", "pyflink", "2.3", "driver-floor")
+IDLE_DRIVER_FLOOR = Variant("pyflink-driver-floor", "PyFlink alone in our source's driver shape: ticks, an element per "
+                            "reader key, 100 ms bundles; no Pulsar", "pyflink", "2.3", "driver-floor")
 IDLE_FLOORS = (IDLE_FLOOR, IDLE_DRIVER_FLOOR)
 EXACTLY_ONCE_PIPELINE = VARIANTS[1]  # also the backlog run's (checkpoints under backpressure)
 
@@ -1293,9 +1293,9 @@ def markdown(report: dict) -> str:
                   "A source-only job, unbounded, over a topic whose partitions never get a message: CPU of the job's "
                   "JVM and Python processes, % of one core. The floors are PyFlink alone, no Pulsar, with the same "
                   "checkpoints: a datagen driver at one row a second into two idle Python operators (the least a "
-                  "Python-driven source pays), and the same in our source's driver shape (its tick rate, its "
-                  "discovery step's timer chain, an element per reader key on each step, the bundle time the "
-                  "connector sets): what the drive costs before any reader polls.", "",
+                  "Python-driven source pays), and the same in our source's driver shape (its tick rate, an "
+                  "element per reader key on each tick, the bundle time the connector sets; idle readers run no "
+                  "timer chain): what the drive costs before any reader polls.", "",
                   "| what | partitions | CPU % of one core | JVM | Python |", "|---|---:|---:|---:|---:|"]
         labels = {v.key: v.label for v in VARIANTS + list(IDLE_FLOORS)}
         floors = {floor.key for floor in IDLE_FLOORS}

@@ -156,28 +156,14 @@ class Nothing(KeyedProcessFunction):
 
 
 class Steps(KeyedProcessFunction):
-    """On each element and on each timer of a chain every `step_ms`, one element per key of `keys`, as our source's
-    discovery step emits them to its readers."""
+    """On each element, one element per key of `keys`, as our source's discovery step emits them to its readers."""
 
-    def __init__(self, keys: int, step_ms: int) -> None:
-        self.keys, self.step_ms = keys, step_ms
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self.timer_at = None
+    def __init__(self, keys: int) -> None:
+        self.keys = keys
 
     def process_element(self, value, ctx):
-        yield from self.step(ctx.timer_service())
-
-    def on_timer(self, timestamp, ctx):
-        self.timer_at = None
-        yield from self.step(ctx.timer_service())
-
-    def step(self, timers):
         for key in range(self.keys):
             yield str(key)
-        if self.timer_at is None:
-            self.timer_at = timers.current_processing_time() + self.step_ms
-            timers.register_processing_time_timer(self.timer_at)
 
 
 def idle_readers(env: StreamExecutionEnvironment, ticks_per_second: int, driver: KeyedProcessFunction):
@@ -204,18 +190,17 @@ def floor(env: StreamExecutionEnvironment, spec: dict):
 
 def driver_floor(env: StreamExecutionEnvironment, spec: dict):
     """PyFlink alone in the shape of our unbounded source's driver, no Pulsar: datagen ticks at the rate the source
-    uses with its default poll interval, a step per tick and per timer of a chain at the source's step emitting one
-    element per reader key (READER_KEYS, as over 32 or more partitions), and the bundle time the connector sets.
-    What the drive alone costs an idle source before any reader polls (`compare.idle_run`)."""
+    uses with its default poll interval, a step per tick emitting one element per reader key (READER_KEYS, as over
+    32 or more partitions), and the bundle time the connector sets; idle readers run no timer chain. What the drive
+    alone costs an idle source before any reader polls (`compare.idle_run`)."""
     from connector.python_runtime import set_bundle_time_unless_set
     from connector.source.assignment import READER_KEYS
     from connector.source.builder import PulsarSource
-    from connector.source.pacing import step_ms, ticks_per_second
+    from connector.source.pacing import ticks_per_second
 
     poll_interval_ms = PulsarSource.poll_interval_ms  # the default
     set_bundle_time_unless_set(env._j_stream_execution_environment)
-    steps = Steps(READER_KEYS, step_ms(poll_interval_ms))
-    return idle_readers(env, ticks_per_second(poll_interval_ms), steps), None
+    return idle_readers(env, ticks_per_second(poll_interval_ms), Steps(READER_KEYS)), None
 
 
 def ceiling(env: StreamExecutionEnvironment, spec: dict):

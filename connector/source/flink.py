@@ -9,12 +9,12 @@ Readers run under at most READER_KEYS reader keys (`assignment.py`) that spread 
 beyond that share keys, so a tick costs one element per key however many splits there are. Discovery keeps each
 split's ordinal and key in its state so the key never changes. Each element names its key's splits;
 `_ReadSplits` keeps one `SplitState` per split in the key's MapState. In unbounded mode an element is one step of
-each of its splits (a poll of up to maxRecordsPerPoll records); a split passes over steps that queued behind a
-backlog (`pacing.py`), so checkpoint barriers do not
-wait behind them. Records it yields during a bundle and the state it writes in that bundle enter the same
-checkpoint (a barrier ends the bundle first), so on restore a split resumes right after the last record that
-reached the checkpoint. Keyed state also moves with its key on rescale, which makes stop-with-savepoint and
-restart at another parallelism continue exactly once.
+each of its splits (a poll of up to maxRecordsPerPoll records), and so is each timer of the chain a reader key
+runs while one of its splits is busy; a split passes over steps that queued behind a backlog (`pacing.py`), so
+checkpoint barriers do not wait behind them. Records it yields during a bundle and the state it writes in that
+bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a split resumes right after the
+last record that reached the checkpoint. Keyed state also moves with its key on rescale, which makes
+stop-with-savepoint and restart at another parallelism continue exactly once.
 
 In bounded mode each split is read to its stop cursor while handling its key's one element; checkpoints wait for
 that. A failure before the next completed checkpoint replays the element, and the split starts again from
@@ -50,7 +50,7 @@ from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
-from connector.source.pacing import TickPacer, step_ms, ticks_per_second
+from connector.source.pacing import StepTimers, TickPacer, ticks_per_second
 from connector.source.reader import SplitReader
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
@@ -64,7 +64,6 @@ NEW = "new"          # split discovered later: starts at earliest, so nothing wr
 # (reader key, members, stamp): the members text (`encode_members`) names the key's splits and their origins; the
 # stamp (epoch ms when discovery emitted the element, 0 in bounded mode) paces the splits (pacing.py).
 _READER_ELEMENT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.LONG()])
-_LOST_TIMER_MS = 2000  # a step timer this overdue is taken as lost and a new one registered
 
 
 def metadata_type(value_type: TypeInformation) -> TypeInformation:
@@ -99,7 +98,7 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
 
 def _ticks(env: StreamExecutionEnvironment, source: Any) -> DataStream:
     """An endless stream of cheap elements, `ticks_per_second` of them (pacing.py): the clock the readers poll on
-    (with discovery's timer chain)."""
+    (with their keys' timer chains while a split is busy)."""
     table_env = StreamTableEnvironment.create(env)
     ticks = table_env.from_descriptor(
         TableDescriptor.for_connector("datagen")
@@ -111,14 +110,12 @@ def _ticks(env: StreamExecutionEnvironment, source: Any) -> DataStream:
 
 
 class _DiscoverSplits(KeyedProcessFunction):
-    """On each tick, and on each timer of a processing-time timer chain, emits one element per reader key naming the
-    key's splits (and one naming none for each key whose last split disappeared).
+    """On each tick emits one element per reader key naming the key's splits (and one naming none for each key whose
+    last split disappeared).
 
-    The driver emits a second's ticks in one burst; the timer chain (a timer every 50 ms, or every poll interval if
-    longer; a Python timer reaches the JVM at a bundle end) steps the splits between bursts, so a record on an idle
-    topic does not wait for the next second. The known splits live in keyed state (one key), so a restore
-    remembers which splits were initial and which disappeared while the job was down. Discovery itself runs in a
-    background thread.
+    The known splits live in keyed state (one key), so a restore remembers which splits were initial and which
+    disappeared while the job was down. Discovery itself runs in a background thread. A timer an earlier version's
+    discovery registered, restored from a checkpoint, does nothing.
     """
 
     def __init__(self, source: Any, instance: str) -> None:
@@ -132,7 +129,6 @@ class _DiscoverSplits(KeyedProcessFunction):
         self._view: tuple[str, dict[str, KnownSplit], dict[str, str]] | None = None
         # The discovery result and stored text last reconciled: while neither changes, a tick only emits.
         self._settled: tuple[frozenset[str] | None, str | None] = (None, None)
-        self._timer_at: int | None = None  # processing time of this run's pending step timer
         self._thread = DiscoveryThread(self._source.subscription, self._source.new_admin(),
                                        self._source.discovery_interval_ms / 1000)
         self._thread.start()
@@ -147,24 +143,6 @@ class _DiscoverSplits(KeyedProcessFunction):
             clients.release(self._owner, self.close)
 
     def process_element(self, tick: Any, ctx: KeyedProcessFunction.Context) -> Iterable[tuple[str, str, int]]:
-        yield from self._elements()
-        self._arm(ctx.timer_service())
-
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[tuple[str, str, int]]:
-        if timestamp != self._timer_at:
-            return  # a timer of an earlier run restored from a checkpoint: only this run's chain steps
-        self._timer_at = None
-        yield from self._elements()
-        self._arm(ctx.timer_service())
-
-    def _arm(self, timers: Any) -> None:
-        """Registers the next step timer unless one is pending (one that is long overdue has been lost)."""
-        now = timers.current_processing_time()
-        if self._timer_at is None or now - self._timer_at > _LOST_TIMER_MS:
-            self._timer_at = now + step_ms(self._source.poll_interval_ms)
-            timers.register_processing_time_timer(self._timer_at)
-
-    def _elements(self) -> Iterable[tuple[str, str, int]]:
         """One element per reader key naming its splits, after reconciling the known splits with discovery."""
         stamp = int(time.time() * 1000)
         stored = self._known.value()
@@ -206,7 +184,12 @@ class _DiscoverSplits(KeyedProcessFunction):
 class _ReadSplits(KeyedProcessFunction):
     """Keyed by reader key: each element steps the splits it names, whose states live in the key's MapState.
 
-    A split a key held that its element no longer names is gone: its reader closes and its state is dropped.
+    A split a key held that its element no longer names is gone: its reader closes and its state is dropped. While
+    one of a key's splits is busy (`TickPacer.busy`), the key runs a chain of processing-time timers (`StepTimers`),
+    each a step of the key's splits between the driver's bursts (a Python timer reaches the JVM at a bundle end): a
+    record on a busy topic does not wait for the next second, and quiet keys cost nothing between bursts. A timer
+    restored from a checkpoint is not this run's and does nothing; the key's chain starts again at its first element
+    that finds a message.
     """
 
     def __init__(self, source: Any, instance: str) -> None:
@@ -228,6 +211,7 @@ class _ReadSplits(KeyedProcessFunction):
         self._split_metrics: dict[str, SplitMetrics] = {}
         self._emitters: dict[str, RecordEmitter] = {}
         self._pacers: dict[str, TickPacer] = {}
+        self._timers = StepTimers(self._source.poll_interval_ms)
         self._stored: dict[str, SplitState] = {}  # the state last written to Flink state, per split
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
         columns = self._source.watermark_columns
@@ -249,17 +233,44 @@ class _ReadSplits(KeyedProcessFunction):
         clients.release(self._owner, self.close)
 
     def process_element(self, element: tuple[str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
-        if self._closed:  # a later attempt of this subtask opened in this process while this one still ran
-            raise SplitReadError(f"reader subtask {self._subtask} of an earlier attempt was closed: a later attempt "
-                                 "took over its clients")
+        self._check_open()
         key, text, stamp = element
         if self._watermarks is not None:
             self._watermarks.round(stamp)
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
         pacers = self._pacers
-        for split, origin in self._members_of(key, text):
+        members = self._members_of(key, text)
+        for split, origin in members:
             if pacers[split].due(stamp, now_ms, now_monotonic_s):  # most ticks of an idle split end here
                 yield from self._step(split)
+        if not self._source.bounded:
+            self._keep_stepping(key, members, ctx.timer_service())
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[Any]:
+        self._check_open()
+        key = ctx.get_current_key()
+        if not self._timers.fired(key, timestamp):
+            return  # a timer of an earlier run restored from a checkpoint: only this run's chains step
+        late_ms, now_monotonic_s = int(time.time() * 1000) - timestamp, time.monotonic()
+        pacers = self._pacers
+        members = self._members[key][1]
+        for split, origin in members:
+            if pacers[split].due_on_timer(late_ms, now_monotonic_s):
+                yield from self._step(split)
+        self._keep_stepping(key, members, ctx.timer_service())
+
+    def _keep_stepping(self, key: str, members: list[tuple[str, str]], timers: Any) -> None:
+        """Registers the key's next step timer if `StepTimers` says so (while one of its splits is busy)."""
+        pacers = self._pacers
+        busy = any(pacers[split].busy for split, _ in members)
+        at = self._timers.next(key, busy, timers.current_processing_time())
+        if at is not None:
+            timers.register_processing_time_timer(at)
+
+    def _check_open(self) -> None:
+        if self._closed:  # a later attempt of this subtask opened in this process while this one still ran
+            raise SplitReadError(f"reader subtask {self._subtask} of an earlier attempt was closed: a later attempt "
+                                 "took over its clients")
 
     def _members_of(self, key: str, text: str) -> list[tuple[str, str]]:
         """The (split, origin) pairs `text` names; on a change (and on a key's first element) drops the splits

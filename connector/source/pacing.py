@@ -20,21 +20,24 @@ A split whose last step found nothing is not stepped again until its idle gap ha
 in bursts (a Python bundle of the discovery step at a time), and polling an idle partition again microseconds after
 it had nothing only costs CPU (an empty poll is a client time-out raised as an exception: 31 µs of CPU, measured).
 The gap starts at `idle_gap_ms` and doubles with each further empty step up to `max_idle_gap_ms` (ten polls a
-second). A split that has found nothing for `quiet_after_ms` is quiet and waits `quiet_gap_ms` (one second) between
-polls, so the polls of 1,000 quiet partitions cost about 3% of a core instead of 30%. The price is latency on a
-partition that was silent for seconds: its next record waits up to `quiet_gap_ms` longer. A split that gets a record
-is back to every due tick at once.
+second). A split that has found nothing for `quiet_after_ms` is quiet and waits `quiet_gap_ms` between polls: it is
+polled on the driver's once-a-second burst, so the polls of 1,000 quiet partitions cost about 3% of a core instead of
+30%. The price is latency on a partition that was silent for seconds: its next record waits for the next burst. A
+split that gets a record is back to every due step at once.
 
 How often steps are offered: the driver ticks once per poll interval, 1 to 10 times a second (`ticks_per_second`),
-and since datagen emits a second's ticks in one burst, discovery's timer chain adds a step every `step_ms` (50 ms, or
-the poll interval if longer) between bursts.
+and datagen emits a second's ticks in one burst. Between bursts, a reader key with a busy split (one that is not
+quiet) runs a timer chain: a step every `step_ms` (50 ms, or the poll interval if longer), which stops once all the
+key's splits are quiet, so idle partitions cost the driver's burst and nothing between. A step timer is judged as a
+tick is (`due_on_timer`), its lateness standing for the tick's age: timers fire late when the reader is backed up.
 
 No Flink and no broker here.
 """
 
 from __future__ import annotations
 
-_TIMER_STEP_MS = 50  # the timer chain's period (or the poll interval, if longer): at most 20 extra steps a second
+_TIMER_STEP_MS = 50  # a reader key's timer chain period (or the poll interval, if longer): 20 extra steps a second
+_LOST_TIMER_MS = 2000  # a step timer this overdue is taken as lost and a new one registered
 # The driver's ticks a second, at most. Datagen emits a second's ticks in one burst, and each tick is one element per
 # reader key, so more ticks add CPU, not steps that matter: 1,000 idle partitions cost 27.5% of a core at 10 a second
 # against 108% at 100 (the bench's idle run), and an EXACTLY_ONCE backlog read as fast (3,469 against 3,451 records/s).
@@ -47,14 +50,15 @@ def ticks_per_second(poll_interval_ms: int) -> int:
 
 
 def step_ms(poll_interval_ms: int) -> int:
-    """The period of discovery's timer chain for a source polling every `poll_interval_ms`."""
+    """The period of a reader key's timer chain for a source polling every `poll_interval_ms`."""
     return max(_TIMER_STEP_MS, poll_interval_ms)
 
 
 class TickPacer:
     """One split's pacing at `poll_interval_ms`: `due(stamp_ms, now_ms, now_monotonic_s)` for each tick,
-    `stepped(now_monotonic_s, found_messages)` after each step it allowed. A stamp of 0 (a tick without a stamp) is
-    always due."""
+    `due_on_timer(late_ms, now_monotonic_s)` for each step timer of its reader key, `stepped(now_monotonic_s,
+    found_messages)` after each step either allowed; `busy` while its key's timer chain should run. A stamp of 0 (a
+    tick without a stamp) is always due."""
 
     def __init__(self, poll_interval_ms: int) -> None:
         self.stale_after_ms = max(500, 10 * poll_interval_ms)
@@ -68,36 +72,81 @@ class TickPacer:
         idle gap)."""
         self.quiet_after_ms = 5_000
         """How long a split finds nothing before it is quiet: 5 s."""
-        self.quiet_gap_ms = max(1_000, self.max_idle_gap_ms)
-        """The wait between polls of a quiet split: 1 s (or the longest idle gap)."""
+        self.quiet_gap_ms = max(900, self.max_idle_gap_ms)
+        """The wait between polls of a quiet split: 900 ms (or the longest idle gap), just under the driver's burst
+        period, so that a quiet split polls on every burst even when one comes a little early."""
         self.starved_after_ms = max(5_000, 5 * self.stale_after_ms)
         """How long a split goes without a step before it acts on a stale tick anyway: 5 s (or 5 stale ages)."""
         self._smallest_delay_ms: int | None = None
         self._last_step_end: float | None = None
         self._gap_ms = 0.0  # the wait before the next poll: 0 after a step that found messages
         self._empty_since: float | None = None  # when the steps began to find nothing (monotonic s)
+        self._quiet = True  # not stepped yet, or found nothing for quiet_after_ms
 
     def due(self, stamp_ms: int, now_ms: int, now_monotonic_s: float) -> bool:
         if stamp_ms == 0:
             return True
-        since_step_ms = None if self._last_step_end is None else (now_monotonic_s - self._last_step_end) * 1000
+        since_step_ms = self._since_step_ms(now_monotonic_s)
         if since_step_ms is not None and since_step_ms < self._gap_ms:
             return False
         delay_ms = now_ms - stamp_ms
         if self._smallest_delay_ms is None or delay_ms < self._smallest_delay_ms:
             self._smallest_delay_ms = delay_ms
-        if delay_ms - self._smallest_delay_ms <= self.stale_after_ms:
-            return True
+        return delay_ms - self._smallest_delay_ms <= self.stale_after_ms or self._starved(since_step_ms)
+
+    def due_on_timer(self, late_ms: int, now_monotonic_s: float) -> bool:
+        """Whether a step timer that fired `late_ms` after its time is a step: as a tick whose age is `late_ms` (a
+        timer fires on the reader's own clock: no skew to cancel)."""
+        since_step_ms = self._since_step_ms(now_monotonic_s)
+        if since_step_ms is not None and since_step_ms < self._gap_ms:
+            return False
+        return late_ms <= self.stale_after_ms or self._starved(since_step_ms)
+
+    @property
+    def busy(self) -> bool:
+        """Whether the split has been stepped and found a message within `quiet_after_ms`."""
+        return not self._quiet
+
+    def _since_step_ms(self, now_monotonic_s: float) -> float | None:
+        return None if self._last_step_end is None else (now_monotonic_s - self._last_step_end) * 1000
+
+    def _starved(self, since_step_ms: float | None) -> bool:
         return since_step_ms is None or since_step_ms >= self.starved_after_ms
 
     def stepped(self, now_monotonic_s: float, found_messages: bool = True) -> None:
         self._last_step_end = now_monotonic_s
         if found_messages:
-            self._gap_ms, self._empty_since = 0.0, None
+            self._gap_ms, self._empty_since, self._quiet = 0.0, None, False
             return
         if self._empty_since is None:
             self._empty_since = now_monotonic_s
         if (now_monotonic_s - self._empty_since) * 1000 >= self.quiet_after_ms:
-            self._gap_ms = self.quiet_gap_ms
+            self._gap_ms, self._quiet = self.quiet_gap_ms, True
         else:
             self._gap_ms = min(self.max_idle_gap_ms, max(self.idle_gap_ms, 2 * self._gap_ms))
+
+
+class StepTimers:
+    """The timer chains of one reader subtask's keys: at most one pending step timer per key, and one only while the
+    key has a busy split. Times are processing-time ms of the subtask's clock."""
+
+    def __init__(self, poll_interval_ms: int) -> None:
+        self.step_ms = step_ms(poll_interval_ms)
+        self._pending: dict[str, int] = {}  # per key: the time of this run's pending timer
+
+    def fired(self, key: str, timestamp: int) -> bool:
+        """Whether a timer of `key` at `timestamp` is this run's pending one (then it no longer is); a timer restored
+        from a checkpoint is not."""
+        if self._pending.get(key) != timestamp:
+            return False
+        del self._pending[key]
+        return True
+
+    def next(self, key: str, busy: bool, now_ms: int) -> int | None:
+        """The time of the step timer to register for `key` at `now_ms`, or None: none while no split of the key is
+        `busy`, or while one is pending (unless it is `_LOST_TIMER_MS` overdue: then it was lost)."""
+        pending = self._pending.get(key)
+        if not busy or (pending is not None and now_ms - pending <= _LOST_TIMER_MS):
+            return None
+        at = self._pending[key] = now_ms + self.step_ms
+        return at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.source.pacing import TickPacer, step_ms, ticks_per_second
+from connector.source.pacing import StepTimers, TickPacer, step_ms, ticks_per_second
 
 
 def test_young_ticks_are_steps() -> None:
@@ -102,15 +102,16 @@ def _gap_after_empty_step(pacer: TickPacer, now: float) -> int:
     return round(wait_ms, -1)
 
 
-def test_a_split_that_found_nothing_for_five_seconds_is_polled_once_a_second() -> None:
+def test_a_split_that_found_nothing_for_five_seconds_is_polled_on_every_burst_of_the_driver() -> None:
     pacer = TickPacer(10)
-    assert (pacer.quiet_after_ms, pacer.quiet_gap_ms) == (5_000, 1_000)
+    assert (pacer.quiet_after_ms, pacer.quiet_gap_ms) == (5_000, 900)
     now, gaps = 1.0, []
     while now < 9.0:
         gaps.append(_gap_after_empty_step(pacer, now))
         now += gaps[-1] / 1000
-    assert set(gaps[:-3]) <= {20, 40, 80, 100}  # the first 5 s
-    assert gaps[-3:] == [1_000, 1_000, 1_000]
+    quiet = gaps.index(900)
+    assert 4.9 < sum(gaps[:quiet]) / 1000 < 5.1 and set(gaps[:quiet]) <= {20, 40, 80, 100}
+    assert set(gaps[quiet:]) == {900}  # under the bursts' second: a burst 50 ms early still polls it
 
 
 def test_a_split_that_finds_a_record_is_back_to_every_tick_also_when_quiet_and_is_not_quiet_again_at_once() -> None:
@@ -132,3 +133,72 @@ def test_the_driver_ticks_once_per_poll_interval_from_one_to_ten_times_a_second(
 def test_the_timer_chain_steps_every_50_ms_or_every_poll_interval_if_longer() -> None:
     assert step_ms(10) == 50
     assert step_ms(200) == 200
+    assert StepTimers(200).step_ms == 200
+
+
+def test_a_step_timer_that_fired_on_time_is_a_step_and_one_late_behind_a_backlog_is_not() -> None:
+    pacer = TickPacer(10)
+    pacer.stepped(1.0)
+    assert pacer.due_on_timer(late_ms=120, now_monotonic_s=1.05)  # registered at a bundle end, fired at once
+    pacer.stepped(1.05)
+    assert not pacer.due_on_timer(late_ms=501, now_monotonic_s=1.1)
+
+
+def test_a_late_step_timer_is_a_step_once_the_split_starved() -> None:
+    pacer = TickPacer(10)
+    pacer.stepped(1.0)
+    assert not pacer.due_on_timer(late_ms=3_000, now_monotonic_s=5.9)
+    assert pacer.due_on_timer(late_ms=3_000, now_monotonic_s=6.0)
+
+
+def test_a_step_timer_waits_out_the_idle_gap_as_a_tick_does() -> None:
+    pacer = TickPacer(10)
+    pacer.stepped(1.0, found_messages=False)
+    assert not pacer.due_on_timer(late_ms=0, now_monotonic_s=1.019)
+    assert pacer.due_on_timer(late_ms=0, now_monotonic_s=1.021)
+
+
+def test_a_split_is_busy_from_a_step_that_found_messages_until_it_is_quiet() -> None:
+    pacer = TickPacer(10)
+    assert not pacer.busy  # not stepped yet: the driver's ticks step it first
+    pacer.stepped(1.0, found_messages=False)
+    assert not pacer.busy
+    pacer.stepped(2.0, found_messages=True)
+    assert pacer.busy
+    pacer.stepped(2.1, found_messages=False)
+    pacer.stepped(7.0, found_messages=False)
+    assert pacer.busy  # 4.9 s of nothing
+    pacer.stepped(7.2, found_messages=False)
+    assert not pacer.busy
+    pacer.stepped(8.0, found_messages=True)
+    assert pacer.busy
+
+
+def test_a_key_has_a_step_timer_while_busy_and_at_most_one_pending() -> None:
+    timers = StepTimers(10)
+    assert timers.next("k", busy=False, now_ms=1_000) is None
+    assert timers.next("k", busy=True, now_ms=1_000) == 1_050
+    assert timers.next("k", busy=True, now_ms=1_010) is None  # pending
+    assert timers.next("other", busy=True, now_ms=1_010) == 1_060  # each key its own chain
+    assert timers.fired("k", 1_050)
+    assert not timers.fired("k", 1_050)  # fired once
+    assert timers.next("k", busy=True, now_ms=1_120) == 1_170
+    assert timers.fired("k", 1_170)
+    assert timers.next("k", busy=False, now_ms=1_200) is None  # quiet: the chain ends
+
+
+def test_a_step_timer_restored_from_a_checkpoint_is_not_this_runs() -> None:
+    timers = StepTimers(10)
+    assert not timers.fired("k", 900)  # nothing pending in a fresh run
+    assert timers.next("k", busy=True, now_ms=1_000) == 1_050
+    assert not timers.fired("k", 1_040)  # the old run's timer, not the pending one
+    assert timers.next("k", busy=True, now_ms=1_045) is None  # the chain still waits for its own
+
+
+def test_a_step_timer_long_overdue_is_taken_as_lost_and_replaced() -> None:
+    timers = StepTimers(10)
+    assert timers.next("k", busy=True, now_ms=1_000) == 1_050
+    assert timers.next("k", busy=True, now_ms=3_050) is None
+    assert timers.next("k", busy=True, now_ms=3_051) == 3_101
+    assert not timers.fired("k", 1_050)
+    assert timers.fired("k", 3_101)
