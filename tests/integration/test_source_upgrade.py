@@ -29,30 +29,31 @@ PARTITIONS = 4
 PER_PARTITION = 20_000
 # Above a reader's prefetch (1,000 messages) plus two entries of default-batched records (~600 each).
 READ_BEFORE_STOP = 3_000
-# The last commit whose source kept each split under a key of its own (known-splits format 1, state "split-state"),
-# and what of it phase 1 runs.
-PER_SPLIT_KEYS = "70ac709"
+# Earlier versions whose savepoints restore here: the last whose source kept each split under a key of its own
+# (known-splits format 1, state "split-state"), and the last whose discovery ran the step timer chain (its pending
+# timers are in the savepoint; the readers' own chains replaced it). And what of them phase 1 runs.
+EARLIER = {"per-split-keys": "70ac709", "discovery-timer-chain": "069ebf5"}
 PHASE_1_PACKAGES = ("connector", "checkpoint", "tests/__init__.py", "tests/jobs/__init__.py",
                     "tests/jobs/exactly_once_source_job.py", "tests/jobs/mini_cluster.py", "tests/sequenced.py")
 
 
-def earlier_version(into: Path) -> Path:
-    """The packages of version PER_SPLIT_KEYS that phase 1 needs, taken from this clone's history into `into`."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PER_SPLIT_KEYS, *PHASE_1_PACKAGES],
-                             capture_output=True)
+def earlier_version(version: str, into: Path) -> Path:
+    """The packages of `version` that phase 1 needs, taken from this clone's history into `into`."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", version, *PHASE_1_PACKAGES], capture_output=True)
     if archive.returncode != 0:
-        pytest.fail(f"cannot take version {PER_SPLIT_KEYS} from git history (the test needs a clone with history, "
+        pytest.fail(f"cannot take version {version} from git history (the test needs a clone with history, "
                     f"not a shallow one): {archive.stderr.decode(errors='replace')}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
     return into
 
 
-def test_savepoint_of_the_per_split_key_version_restores_exactly_once(
-        broker, admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", EARLIER.values(), ids=EARLIER.keys())
+def test_savepoint_of_an_earlier_version_restores_exactly_once(
+        broker, admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str, tmp_path: Path, version: str) -> None:
     create_sequenced_topic(admin, pulsar_client, topic, PARTITIONS, PER_PARTITION)
     results_topic = unique_topic("upgrade-results")
-    old = earlier_version(tmp_path / "old")
+    old = earlier_version(version, tmp_path / "old")
     environment = user_environment(PYTHONPATH=str(old))  # the old packages come first, for the job's workers too
     stop_file, out, err = tmp_path / "stop", tmp_path / "phase-1.out", tmp_path / "phase-1.err"
     with out.open("w") as stdout, err.open("w") as stderr:  # files, not pipes: a full pipe would block the job
@@ -72,7 +73,7 @@ def test_savepoint_of_the_per_split_key_version_restores_exactly_once(
         phase_1.kill()
     lines = [line for line in out.read_text().splitlines() if line.startswith("savepoint: ")]
     assert phase_1.returncode == 0 and lines, \
-        f"phase 1 (version {PER_SPLIT_KEYS}) failed:\n{err.read_text()[-3000:]}"
+        f"phase 1 (version {version}) failed:\n{err.read_text()[-3000:]}"
     savepoint = lines[-1].removeprefix("savepoint: ")
     partial = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=2)
     assert partial["violations"] == [] and len(partial["done"]) < PARTITIONS, f"phase 1 must stop midway: {partial}"
