@@ -60,7 +60,7 @@ class PulsarSource:
     """Reads the splits found at start to the stop cursor and ends (`set_bounded_stop_cursor`)."""
     discovery_interval_ms: int = DEFAULT_DISCOVERY_INTERVAL_MS
     poll_interval_ms: int = 10
-    max_records_per_poll: int = 2000
+    max_records_per_poll: int = 10_000
     receiver_queue_size: int = 1000
     bounded_wait_ms: int = 100
     emit_metadata: bool = False

@@ -50,7 +50,7 @@ from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
-from connector.source.pacing import StepTimers, TickPacer, ticks_per_second
+from connector.source.pacing import STEP_BUDGET_MS, StepTimers, TickPacer, ticks_per_second
 from connector.source.reader import SplitReader
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
@@ -323,11 +323,13 @@ class _ReadSplits(KeyedProcessFunction):
             self._stored[split] = reader.state
 
     def _poll(self, split: str, timeout_ms: int) -> Generator[Any, None, int]:
-        """Yields the records of one poll of `split`, numbered on from its state's read count; returns how many
-        messages it read."""
+        """Yields the records of one poll of `split`, numbered on from its state's read count (unbounded, for at most
+        `STEP_BUDGET_MS`); returns how many messages it read."""
         reader = self._readers[split]
         first = reader.state.read_count + 1
-        messages = self._split_metrics[split].counted(reader.poll(self._source.max_records_per_poll, timeout_ms))
+        deadline = None if self._source.bounded else time.monotonic() + STEP_BUDGET_MS / 1000
+        messages = self._split_metrics[split].counted(
+            reader.poll(self._source.max_records_per_poll, timeout_ms, deadline))
         records = self._emitters[split].records(messages, first)
         if self._watermarks is not None:
             records = self._with_watermarks(split, records)

@@ -10,6 +10,7 @@ from connector.security import PulsarSecurity
 from connector.serde import DeserializationSchema
 from connector.source.bad_message import BadMessagePolicy
 from connector.source.cursor import StartCursor, StopCursor
+from connector.source.pacing import STEP_BUDGET_MS
 
 SOURCE_OPTIONS: tuple[Option, ...] = (
     Option("`set_service_url`", "serviceUrl", "service_url",
@@ -38,7 +39,8 @@ SOURCE_OPTIONS: tuple[Option, ...] = (
            "how soon a split that found nothing is polled again (2 intervals, doubling to 100 ms; once a second after "
            "5 s of nothing); a busy one reads `maxRecordsPerPoll` a step", positive_int),
     Option("`set_max_records_per_poll`", "maxRecordsPerPoll", "max_records_per_poll",
-           "records a split reads per step at most", positive_int),
+           f"records a split reads per step at most (an unbounded step also ends after {STEP_BUDGET_MS} ms)",
+           positive_int),
     Option("`set_receiver_queue_size`", "receiverQueueSize", "receiver_queue_size",
            "messages each split's reader prefetches: bounds the memory per split", positive_int),
     Option("`set_emit_metadata`", None, "emit_metadata",

@@ -89,13 +89,14 @@ class SplitReader:
             return
         self._reader = _open(client, admin, self.state, start, receiver_queue_size, service_url)
 
-    def poll(self, max_records: int, timeout_ms: int) -> Iterator[pulsar.Message]:
+    def poll(self, max_records: int, timeout_ms: int, deadline: float | None = None) -> Iterator[pulsar.Message]:
         """Up to `max_records` messages after the last polled one, waiting at most `timeout_ms` for each, read from
         the client `CHUNK` at a time and yielded one by one. `state` covers the messages yielded once the poll ends;
         read a poll to its end before the next. A poll closed early (its caller failed) leaves `state` at the last
         message yielded while the reader has read past it: the owner restores from that state, not polls again.
 
-        Ends early when the partition has nothing more right now or the stop cursor is reached (then
+        Ends early when the partition has nothing more right now, when `time.monotonic()` has passed `deadline` at
+        the end of a chunk (the first chunk is always read), or when the stop cursor is reached (then
         `state.finished` is True and the reader is closed). Messages at or past the stop are never yielded, nor
         is a message at or before one already yielded: the client can deliver some again when it reconnects.
         Raises `SplitReadError` here, not on iteration, once the reader has had no broker connection for longer than
@@ -105,9 +106,9 @@ class SplitReader:
         if self._reader is None:
             return iter(())
         self._check_connected()
-        return self._read(max_records, timeout_ms)
+        return self._read(max_records, timeout_ms, deadline)
 
-    def _read(self, max_records: int, timeout_ms: int) -> Iterator[pulsar.Message]:
+    def _read(self, max_records: int, timeout_ms: int, deadline: float | None) -> Iterator[pulsar.Message]:
         taken = 0
         last = None
         try:
@@ -120,7 +121,7 @@ class SplitReader:
                     self._finish()
                 elif not taken and self._stall is not None:
                     self._stall.idle(self._position_text)  # a read timed out before any message: caught up, or stalled
-                if ended:
+                if ended or (deadline is not None and time.monotonic() >= deadline):
                     break
         finally:
             if taken:

@@ -104,6 +104,21 @@ def test_poll_reads_a_chunk_at_a_time_and_its_state_covers_what_was_yielded(monk
     assert pulsar.MessageId.deserialize(split.state.last_emitted).batch_index() == 2, "the last message yielded"
 
 
+def test_a_poll_ends_after_the_chunk_during_which_its_deadline_passed(monkeypatch) -> None:
+    monkeypatch.setattr(reader_module, "CHUNK", 2)
+    clock = [10.0]
+    monkeypatch.setattr(reader_module.time, "monotonic", lambda: clock[0])
+    reader = Reader([(1, n) for n in range(8)])
+    split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(), StopCursor.never())
+    messages = split.poll(100, 0, deadline=11.0)
+    assert ids([next(messages), next(messages), next(messages)]) == [(1, 0), (1, 1), (1, 2)]
+    clock[0] = 11.0  # the deadline passes while the second chunk is being taken (downstream work counts)
+    assert ids(list(messages)) == [(1, 3)], "the chunk in hand is finished, no further one is read"
+    assert split.state.read_count == 4
+    assert ids(split.poll(100, 0, deadline=5.0)) == [(1, 4), (1, 5)], "a poll past its deadline reads one chunk"
+    assert ids(split.poll(100, 0)) == [(1, 6), (1, 7)], "no deadline: to max_records or nothing more"
+
+
 class Stall:
     """Records what the reader tells its stall watch."""
 
