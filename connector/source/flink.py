@@ -9,8 +9,8 @@ Readers run under at most READER_KEYS reader keys (`assignment.py`) that spread 
 beyond that share keys, so a tick costs one element per key however many splits there are. Discovery keeps each
 split's ordinal and key in its state so the key never changes. Each element names its key's splits;
 `_ReadSplits` keeps one `SplitState` per split in the key's MapState. In unbounded mode an element is one step of
-each of its splits (a poll of up to maxRecordsPerPoll records), and so is each timer of the chain a reader key
-runs while one of its splits is busy; a split passes over steps that queued behind a backlog (`pacing.py`), so
+each of its splits (a poll of up to maxRecordsPerPoll records; the splits share a time budget, `STEP_BUDGET_MS`), and
+so is each timer of the chain a reader key runs while one of its splits is busy; a split passes over steps that queued behind a backlog (`pacing.py`), so
 checkpoint barriers do not wait behind them. Records it yields during a bundle and the state it writes in that
 bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a split resumes right after the
 last record that reached the checkpoint. Keyed state also moves with its key on rescale, which makes
@@ -50,7 +50,7 @@ from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
-from connector.source.pacing import STEP_BUDGET_MS, StepTimers, TickPacer, ticks_per_second
+from connector.source.pacing import STEP_BUDGET_MS, StepTimers, TickPacer, Turns, ticks_per_second
 from connector.source.reader import SplitReader
 from connector.source.split_metrics import SplitMetrics
 from connector.source.stall import StallWatch
@@ -212,6 +212,7 @@ class _ReadSplits(KeyedProcessFunction):
         self._emitters: dict[str, RecordEmitter] = {}
         self._pacers: dict[str, TickPacer] = {}
         self._timers = StepTimers(self._source.poll_interval_ms)
+        self._turns = Turns()
         self._stored: dict[str, SplitState] = {}  # the state last written to Flink state, per split
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
         columns = self._source.watermark_columns
@@ -238,11 +239,12 @@ class _ReadSplits(KeyedProcessFunction):
         if self._watermarks is not None:
             self._watermarks.round(stamp)
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
+        deadline = now_monotonic_s + STEP_BUDGET_MS / 1000
         pacers = self._pacers
         members = self._members_of(key, text)
-        for split, origin in members:
+        for split, _ in self._turns.order(key, members):
             if pacers[split].due(stamp, now_ms, now_monotonic_s):  # most ticks of an idle split end here
-                yield from self._step(split)
+                yield from self._step(split, deadline)
         if not self._source.bounded:
             self._keep_stepping(key, members, ctx.timer_service())
 
@@ -252,11 +254,12 @@ class _ReadSplits(KeyedProcessFunction):
         if not self._timers.fired(key, timestamp):
             return  # a timer of an earlier run restored from a checkpoint: only this run's chains step
         late_ms, now_monotonic_s = int(time.time() * 1000) - timestamp, time.monotonic()
+        deadline = now_monotonic_s + STEP_BUDGET_MS / 1000
         pacers = self._pacers
         members = self._members[key][1]
-        for split, origin in members:
+        for split, _ in self._turns.order(key, members):
             if pacers[split].due_on_timer(late_ms, now_monotonic_s):
-                yield from self._step(split)
+                yield from self._step(split, deadline)
         self._keep_stepping(key, members, ctx.timer_service())
 
     def _keep_stepping(self, key: str, members: list[tuple[str, str]], timers: Any) -> None:
@@ -304,17 +307,18 @@ class _ReadSplits(KeyedProcessFunction):
             self._watermarks.untrack(split)
         log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
 
-    def _step(self, split: str) -> Iterable[Any]:
-        """One step of `split` (its pacer said it is due): its next poll, or, bounded, all of it."""
+    def _step(self, split: str, deadline: float) -> Iterable[Any]:
+        """One step of `split` (its pacer said it is due): its next poll, ending once `time.monotonic()` passes
+        `deadline` (after one chunk at least), or, bounded, all of it."""
         reader = self._readers[split]
         read = 0  # a split that is finished already (nothing to read) polls nothing
         IN_FLIGHT.stream = f"{reader.state.lineage}-{split}"
         try:
             if self._source.bounded:
                 while not reader.state.finished:
-                    read = yield from self._poll(split, self._source.bounded_wait_ms)
+                    read = yield from self._poll(split, self._source.bounded_wait_ms, None)
             else:
-                read = yield from self._poll(split, 0)
+                read = yield from self._poll(split, 0, deadline)
         finally:
             IN_FLIGHT.stream = None
         self._pacers[split].stepped(time.monotonic(), bool(read))
@@ -322,12 +326,11 @@ class _ReadSplits(KeyedProcessFunction):
             self._states.put(split, reader.state.to_json())
             self._stored[split] = reader.state
 
-    def _poll(self, split: str, timeout_ms: int) -> Generator[Any, None, int]:
-        """Yields the records of one poll of `split`, numbered on from its state's read count (unbounded, for at most
-        `STEP_BUDGET_MS`); returns how many messages it read."""
+    def _poll(self, split: str, timeout_ms: int, deadline: float | None) -> Generator[Any, None, int]:
+        """Yields the records of one poll of `split` (`SplitReader.poll`), numbered on from its state's read count;
+        returns how many messages it read."""
         reader = self._readers[split]
         first = reader.state.read_count + 1
-        deadline = None if self._source.bounded else time.monotonic() + STEP_BUDGET_MS / 1000
         messages = self._split_metrics[split].counted(
             reader.poll(self._source.max_records_per_poll, timeout_ms, deadline))
         records = self._emitters[split].records(messages, first)

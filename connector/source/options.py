@@ -39,7 +39,8 @@ SOURCE_OPTIONS: tuple[Option, ...] = (
            "how soon a split that found nothing is polled again (2 intervals, doubling to 100 ms; once a second after "
            "5 s of nothing); a busy one reads `maxRecordsPerPoll` a step", positive_int),
     Option("`set_max_records_per_poll`", "maxRecordsPerPoll", "max_records_per_poll",
-           f"records a split reads per step at most (an unbounded step also ends after {STEP_BUDGET_MS} ms)",
+           "records a split reads per step at most; unbounded, the steps of a reader key's element also stop once "
+           f"they have read for {STEP_BUDGET_MS} ms together",
            positive_int),
     Option("`set_receiver_queue_size`", "receiverQueueSize", "receiver_queue_size",
            "messages each split's reader prefetches: bounds the memory per split", positive_int),

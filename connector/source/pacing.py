@@ -31,26 +31,31 @@ quiet) runs a timer chain: a step every `step_ms` (50 ms, or the poll interval i
 key's splits are quiet, so idle partitions cost the driver's burst and nothing between. A step timer is judged as a
 tick is (`due_on_timer`), its lateness standing for the tick's age: timers fire late when the reader is backed up.
 
-How long a step lasts: up to maxRecordsPerPoll records, and no longer than `STEP_BUDGET_MS` (the reader checks it every
-chunk of messages, the records' way through the user's chained map and sink included). Each step of a busy split comes
-at the end of a round trip through the JVM (a timer or a tick reaches the Python worker at a bundle's end), and the
-worker idles while it waits: over a backlog or a topic being written, fewer, longer steps read faster. A checkpoint
-barrier waits for the steps in flight, so the budget, not the record count, bounds what it waits for, whatever a record
-costs downstream.
+How long a step lasts: up to maxRecordsPerPoll records, and the steps of one tick or timer of a reader key share
+`STEP_BUDGET_MS`: a split's step ends once it is spent (checked every chunk of messages, the records' way through the
+user's chained map and sink included; one chunk is always read), and the key's splits take turns at going first. Each
+step of a busy split comes at the end of a round trip through the JVM (a timer or a tick reaches the Python worker at a
+bundle's end), and the worker idles while it waits: over a backlog or a topic being written, fewer, longer steps read
+faster. A checkpoint barrier waits for the steps in flight, so the budget, not the record count, bounds what it waits
+for, whatever a record costs downstream and however many splits a key holds.
 
 No Flink and no broker here.
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 _TIMER_STEP_MS = 50  # a reader key's timer chain period (or the poll interval, if longer): 20 extra steps a second
 _LOST_TIMER_MS = 2000  # a step timer this overdue is taken as lost and a new one registered
 STEP_BUDGET_MS = 200
-"""How long one step of a split may read, in ms. Measured in turns (2026-12-06, the bench's tail and backlog runs: 1M
-records of 100 B, 4 partitions, parallelism 2): steps of 2,000 records (~70 ms) read a topic being written at
-19,000-24,000 records/s and an EXACTLY_ONCE backlog at 27,000-38,000 with checkpoint p99 1.0-1.5 s; steps of up to
-10,000 records and 200 ms at 25,000-32,000 and 34,000-44,000, p99 1.3-2.0 s; and 350 ms at 33,000-35,000 and
-34,000-41,000, p99 1.5-1.9 s."""
+"""How long the steps of one tick or timer of a reader key may read together, in ms. Measured in turns (2026-12-06,
+the bench's tail and backlog runs: 1M records of 100 B, 4 partitions, parallelism 2, so one split a key): steps of
+2,000 records (~70 ms) read a topic being written at 19,000-24,000 records/s and an EXACTLY_ONCE backlog at
+21,000-38,000 with checkpoint p99 1.0-2.5 s; steps of up to 10,000 records and 200 ms at 25,000-32,000 and
+34,000-44,000, p99 1.3-2.0 s; and 350 ms at 33,000-35,000 and 34,000-41,000, p99 1.5-1.9 s."""
 # The driver's ticks a second, at most. Datagen emits a second's ticks in one burst, and each tick is one element per
 # reader key, so more ticks add CPU, not steps that matter: 1,000 idle partitions cost 27.5% of a core at 10 a second
 # against 108% at 100 (the bench's idle run), and an EXACTLY_ONCE backlog read as fast (3,469 against 3,451 records/s).
@@ -163,3 +168,18 @@ class StepTimers:
             return None
         at = self._pending[key] = now_ms + self.step_ms
         return at
+
+
+class Turns:
+    """Which of a reader key's splits steps first: the splits of one tick or timer share `STEP_BUDGET_MS`, so the first
+    can spend it, and each goes first in turn."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, int] = {}  # per key: the index of the split that went first last time
+
+    def order(self, key: str, members: list[T]) -> list[T]:
+        """`members` of `key` in the order to step them now: starting one further on than at the key's last call."""
+        if len(members) < 2:
+            return members
+        first = self._first[key] = (self._first.get(key, -1) + 1) % len(members)
+        return members[first:] + members[:first]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.source.pacing import StepTimers, TickPacer, step_ms, ticks_per_second
+from connector.source.pacing import StepTimers, TickPacer, Turns, step_ms, ticks_per_second
 
 
 def test_young_ticks_are_steps() -> None:
@@ -202,3 +202,13 @@ def test_a_step_timer_long_overdue_is_taken_as_lost_and_replaced() -> None:
     assert timers.next("k", busy=True, now_ms=3_051) == 3_101
     assert not timers.fired("k", 1_050)
     assert timers.fired("k", 3_101)
+
+
+def test_each_split_of_a_key_goes_first_in_turn_and_keys_turn_apart() -> None:
+    turns = Turns()
+    members = ["a", "b", "c"]
+    assert [turns.order("k", members) for _ in range(4)] == [
+        ["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
+    assert turns.order("other", members) == ["a", "b", "c"], "another key has its own turn"
+    assert turns.order("k", ["a", "b"]) == ["b", "a"], "a key whose splits changed goes on from its turn"
+    assert turns.order("k", ["only"]) == ["only"]
