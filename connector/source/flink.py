@@ -11,10 +11,10 @@ split's ordinal and key in its state so the key never changes. Each element name
 `_ReadSplits` keeps one `SplitState` per split in the key's MapState. In unbounded mode an element is one step of
 each of its splits (a poll of up to maxRecordsPerPoll records; the splits share a time budget, `STEP_BUDGET_MS`), and
 so is each timer of the chain a reader key runs while one of its splits is busy; a split passes over steps that queued
-behind a backlog (`pacing.py`), so checkpoint barriers do not wait behind them. Records it yields during a bundle and the state it writes in that
-bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a split resumes right after the
-last record that reached the checkpoint. Keyed state also moves with its key on rescale, which makes
-stop-with-savepoint and restart at another parallelism continue exactly once.
+behind a backlog (`pacing.py`), so checkpoint barriers do not wait behind them. Records it yields during a bundle and
+the state it writes in that bundle enter the same checkpoint (a barrier ends the bundle first), so on restore a split
+resumes right after the last record that reached the checkpoint. Keyed state also moves with its key on rescale,
+which makes stop-with-savepoint and restart at another parallelism continue exactly once.
 
 In bounded mode each split is read to its stop cursor while handling its key's one element; checkpoints wait for
 that. A failure before the next completed checkpoint replays the element, and the split starts again from
