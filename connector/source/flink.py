@@ -238,10 +238,10 @@ class _ReadSplits(KeyedProcessFunction):
         key, text, stamp = element
         if self._watermarks is not None:
             self._watermarks.round(stamp)
+        members = self._members_of(key, text)  # may open readers (broker round trips): before the budget starts
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
         deadline = now_monotonic_s + STEP_BUDGET_MS / 1000
         pacers = self._pacers
-        members = self._members_of(key, text)
         for split, _ in self._turns.order(key, members):
             if pacers[split].due(stamp, now_ms, now_monotonic_s):  # most ticks of an idle split end here
                 yield from self._step(split, deadline)
