@@ -38,8 +38,8 @@ Figures:
 - latency p50/p99: an unbounded job, a producer at a fixed rate (--rate, and --low-rate) stamping the send time
   into the payload; to the output topic (a plain consumer's receive time - send time) and to the user's map (the
   time the map saw the record - send time).
-- sink alone: `PulsarWriter` without Flink vs raw `send_async` loops, one producer per partition
-  (benchmarks/sink_writer.py).
+- sink alone: `PulsarWriter` without Flink vs raw `send_async` loops, one producer per partition, medians of 3
+  rounds of all (benchmarks/sink_writer.py).
 - many partitions: source-only jobs and the raw read over the same records in 256 partitions (a key-routed
   producer batches per partition, so there they make smaller entries: records per entry is reported); idle
   partitions: CPU of a source-only job over 4, 256 and 1,000 partitions that never get a message, and of PyFlink
@@ -1256,7 +1256,8 @@ def markdown(report: dict) -> str:
         rates = report["sink_alone"]
         raw = rates["raw, no callback"]
         lines += ["## Sink alone", "", "`PulsarWriter` without Flink vs raw pulsar-client send loops, 100 B records, "
-                  f"{PARTITIONS} partitions, one producer each (benchmarks/sink_writer.py).", "",
+                  f"{PARTITIONS} partitions, one producer each, medians of {sink_writer.ROUNDS} rounds "
+                  "(benchmarks/sink_writer.py).", "",
                   "| what | records/s | vs raw send |", "|---|---:|---:|"]
         lines += [f"| {label} | {rate:,.0f} | {rate / raw:.2f} |" for label, rate in rates.items()]
         lines.append("")
