@@ -240,11 +240,9 @@ class _ReadSplits(KeyedProcessFunction):
             self._watermarks.round(stamp)
         members = self._members_of(key, text)  # may open readers (broker round trips): before the budget starts
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
-        deadline = now_monotonic_s + STEP_BUDGET_MS / 1000
-        pacers = self._pacers
-        for split, _ in self._turns.order(key, members):
-            if pacers[split].due(stamp, now_ms, now_monotonic_s):  # most ticks of an idle split end here
-                yield from self._step(split, deadline)
+        # most ticks of an idle split end at its pacer
+        yield from self._steps(key, [split for split, _ in members
+                                     if self._pacers[split].due(stamp, now_ms, now_monotonic_s)], now_monotonic_s)
         if not self._source.bounded:
             self._keep_stepping(key, members, ctx.timer_service())
 
@@ -254,13 +252,17 @@ class _ReadSplits(KeyedProcessFunction):
         if not self._timers.fired(key, timestamp):
             return  # a timer of an earlier run restored from a checkpoint: only this run's chains step
         late_ms, now_monotonic_s = int(time.time() * 1000) - timestamp, time.monotonic()
-        deadline = now_monotonic_s + STEP_BUDGET_MS / 1000
-        pacers = self._pacers
         members = self._members[key][1]
-        for split, _ in self._turns.order(key, members):
-            if pacers[split].due_on_timer(late_ms, now_monotonic_s):
-                yield from self._step(split, deadline)
+        yield from self._steps(key, [split for split, _ in members
+                                     if self._pacers[split].due_on_timer(late_ms, now_monotonic_s)], now_monotonic_s)
         self._keep_stepping(key, members, ctx.timer_service())
+
+    def _steps(self, key: str, due: list[str], started_s: float) -> Iterable[Any]:
+        """A step of each split of `key` in `due`, each going first in turn; unbounded, they share STEP_BUDGET_MS from
+        `started_s` (monotonic)."""
+        deadline = None if self._source.bounded else started_s + STEP_BUDGET_MS / 1000
+        for split in self._turns.order(key, due):
+            yield from self._step(split, deadline)
 
     def _keep_stepping(self, key: str, members: list[tuple[str, str]], timers: Any) -> None:
         """Registers the key's next step timer if `StepTimers` says so (while one of its splits is busy)."""
@@ -307,14 +309,14 @@ class _ReadSplits(KeyedProcessFunction):
             self._watermarks.untrack(split)
         log.info("split %s removed from reader subtask %d; its state is dropped", split, self._subtask)
 
-    def _step(self, split: str, deadline: float) -> Iterable[Any]:
+    def _step(self, split: str, deadline: float | None) -> Iterable[Any]:
         """One step of `split` (its pacer said it is due): its next poll, ending once `time.monotonic()` passes
-        `deadline` (after one chunk at least), or, bounded, all of it."""
+        `deadline` (after one chunk at least), or, with no deadline (bounded), all of it."""
         reader = self._readers[split]
         read = 0  # a split that is finished already (nothing to read) polls nothing
         IN_FLIGHT.stream = f"{reader.state.lineage}-{split}"
         try:
-            if self._source.bounded:
+            if deadline is None:
                 while not reader.state.finished:
                     read = yield from self._poll(split, self._source.bounded_wait_ms, None)
             else:

@@ -171,14 +171,15 @@ class StepTimers:
 
 
 class Turns:
-    """Which of a reader key's splits steps first: the splits of one tick or timer share `STEP_BUDGET_MS`, so the first
-    can spend it, and each goes first in turn."""
+    """Which of a reader key's due splits steps first: the splits of one tick or timer share `STEP_BUDGET_MS`, so the
+    first can spend it, and each goes first in turn."""
 
     def __init__(self) -> None:
         self._first: dict[str, int] = {}  # per key: the index of the split that went first last time
 
     def order(self, key: str, members: list[T]) -> list[T]:
-        """`members` of `key` in the order to step them now: starting one further on than at the key's last call."""
+        """`members` of `key` (the splits due now) in the order to step them: starting one further on than at the key's
+        last call with two or more."""
         if len(members) < 2:
             return members
         first = self._first[key] = (self._first.get(key, -1) + 1) % len(members)

@@ -212,3 +212,5 @@ def test_each_split_of_a_key_goes_first_in_turn_and_keys_turn_apart() -> None:
     assert turns.order("other", members) == ["a", "b", "c"], "another key has its own turn"
     assert turns.order("k", ["a", "b"]) == ["b", "a"], "a key whose splits changed goes on from its turn"
     assert turns.order("k", ["only"]) == ["only"]
+    assert turns.order("k", []) == []
+    assert turns.order("k", ["a", "b"]) == ["a", "b"], "a call with one split due or none does not use up a turn"
