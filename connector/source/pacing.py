@@ -81,8 +81,9 @@ class TickPacer:
     def __init__(self, poll_interval_ms: int) -> None:
         self.stale_after_ms = max(500, 10 * poll_interval_ms)
         """How old a tick may be and still be a step: ten poll intervals, and never under 500 ms. Ticks that met no
-        backlog arrive up to ~450 ms later than the earliest (Python bundles of 100 ms on the way, and the step before
-        them); a floor of 200 ms passed those over and stalled live splits for the 5 s starvation fallback."""
+        backlog arrived up to ~450 ms later than the earliest (measured with Python bundles of 100 ms on the way, and
+        the step before them); a floor of 200 ms passed those over and stalled live splits for the 5 s starvation
+        fallback."""
         self.idle_gap_ms = 2 * poll_interval_ms
         """How long a split whose last step found nothing waits before its next poll: two poll intervals."""
         self.max_idle_gap_ms = max(100, self.idle_gap_ms)
