@@ -2,7 +2,8 @@
 
 Every partition p of a topic gets messages "p:0", "p:1", ... "p:n-1". A checker downstream keeps, in keyed
 state, the last sequence seen per partition; a gap or a repeat is reported as a violation, and a partition
-whose last sequence is n-1 with no violation has delivered each of its n records exactly once.
+whose last sequence is n-1 with no violation has delivered each of its n records exactly once. Every
+PROGRESS_EVERY-th sequence it also reports progress, which tells a test the job emitted records of that partition.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from connector.topics import TopicName
 RESULT_DONE = "done"
 RESULT_VIOLATION = "violation"
 RESULT_RESUMED = "resumed"
+RESULT_PROGRESS = "progress"
+PROGRESS_EVERY = 500
 
 
 RECORD_SIZE = 200  # bytes: a small JSON event; default batching packs ~600 of them into one 128 KiB entry
@@ -68,6 +71,8 @@ def read_results(client: pulsar.Client, results_topic: str, partitions: int, tim
                 done[int(partition)] = int(detail)
             elif kind == RESULT_RESUMED:
                 resumed.append((int(partition), int(detail)))
+            elif kind == RESULT_PROGRESS:
+                continue
             else:
                 violations.append(text)
     finally:
@@ -75,34 +80,37 @@ def read_results(client: pulsar.Client, results_topic: str, partitions: int, tim
     return {"done": sorted(done.items()), "violations": violations, "resumed": resumed}
 
 
-def wait_until_each_partition_read(admin: PulsarAdmin, topic: str, more: int, timeout_s: float,
-                                   job_ended: Callable[[], str | None] = lambda: None,
-                                   counted_from_now: bool = True) -> None:
-    """Wait until the broker has sent readers of each partition `more` messages beyond what it had sent them when
-    called (or in all, without `counted_from_now`); fail naming the partitions behind if that takes over
-    `timeout_s`, or once `job_ended` says why it ended.
+def wait_until_each_partition_emitted(client: pulsar.Client, results_topic: str, partitions: int, timeout_s: float,
+                                      job_ended: Callable[[], str | None] = lambda: None) -> None:
+    """Wait until the checker has reported progress on each partition since this call (a record whose sequence is a
+    multiple of PROGRESS_EVERY reached it); fail naming the partitions without a report after `timeout_s`, or once
+    `job_ended` says why the job ended.
 
-    Pick `more` above a reader's prefetch (its receiver queue plus an entry): then records were taken from the
-    queue and emitted, so a savepoint taken now holds progress on every partition.
+    The job's own output, not the broker's dispatch count: a reader is sent whole batched entries, up to a
+    partition's entire backlog at once (measured: all 20,000 records of a partition before it read one), so
+    the count says nothing of what the job emitted. A savepoint taken after this returns holds progress on every
+    partition beyond what it held at the call.
     """
-    def sent() -> dict[str, int]:
-        partitions = admin.partitioned_stats(topic, per_partition=True).get("partitions", {})
-        return {name: stats.get("msgOutCounter", 0) for name, stats in partitions.items()}
-
-    baseline = sent() if counted_from_now else {}
+    reader = client.create_reader(results_topic, pulsar.MessageId.latest)
+    waiting = set(range(partitions))
     deadline = time.monotonic() + timeout_s
-    while True:
-        behind = {name: count - baseline.get(name, 0) for name, count in sent().items()
-                  if count - baseline.get(name, 0) < more}
-        if not behind:
-            return
-        ended = job_ended()
-        if ended is not None:
-            raise AssertionError(f"the job ended before it read {more} messages of each partition: {ended}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"in {timeout_s:g} s the job read fewer than {more} messages of partitions "
-                                 f"{behind} of {topic}: a stalled read")
-        time.sleep(0.5)
+    try:
+        while waiting:
+            ended = job_ended()
+            if ended is not None:
+                raise AssertionError(f"the job ended before it emitted records of partitions {sorted(waiting)}: "
+                                     f"{ended}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"in {timeout_s:g} s the checker reported no progress on partitions "
+                                     f"{sorted(waiting)} (a report each {PROGRESS_EVERY} records): a stalled read")
+            try:
+                kind, partition, _ = reader.read_next(500).data().decode().split(":", 2)
+            except pulsar.Timeout:
+                continue
+            if kind == RESULT_PROGRESS:
+                waiting.discard(int(partition))
+    finally:
+        reader.close()
 
 
 def create_sequenced_topic(admin: PulsarAdmin, client: pulsar.Client, topic: str, partitions: int,

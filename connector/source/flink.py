@@ -172,6 +172,11 @@ class _DiscoverSplits(KeyedProcessFunction):
         for key, text in members.items():
             yield key, text, stamp
 
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[tuple[str, str, int]]:
+        """Nothing: the only timers here are an earlier version's step chain, restored from its savepoint (PyFlink's
+        default `on_timer` returns None, which fails the task when such a timer fires)."""
+        return ()
+
     def _decoded(self, stored: str | None) -> tuple[dict[str, KnownSplit], dict[str, str]]:
         if not stored:
             return {}, {}

@@ -12,13 +12,11 @@ import pytest
 from connector.admin import PulsarAdmin
 from devtools.flink_cluster import TERMINAL_STATES, FlinkCluster
 from tests.conftest import unique_topic
-from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_read
+from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_emitted
 
 JOB = Path(__file__).resolve().parent.parent / "jobs" / "exactly_once_source_job.py"
 PARTITIONS = 4
 PER_PARTITION = 50_000
-# Above a reader's prefetch (1,000 messages) plus two entries of default-batched records (~600 each).
-READ_BEFORE_KILL = 3_000
 
 
 def _ended(flink_cluster: FlinkCluster, job_id: str) -> str | None:
@@ -39,12 +37,12 @@ def test_exactly_once_through_a_killed_taskmanager(flink_cluster: FlinkCluster, 
         "--results-topic", results_topic, "--marker-dir", str(tmp_path), "--per-partition", str(PER_PARTITION),
         "--fail-at", ",".join(map(str, fail_at)), "--parallelism", "2", "--checkpoint-ms", "1000"])
     try:
-        # Kill only once every partition's progress is in a checkpoint (read past a reader's prefetch, then two more
-        # checkpoints), so each one resumes from state: killed earlier, a partition that had not started yet
+        # Kill only once every partition's progress is in a checkpoint (the checker saw records of each, then two
+        # more checkpoints), so each one resumes from state: killed earlier, a partition that had not started yet
         # restarts from its start cursor, and one that finishes before the later failures never resumes at all.
         flink_cluster.wait_for_job(job_id, {"RUNNING"}, timeout_s=210)
-        wait_until_each_partition_read(admin, topic, READ_BEFORE_KILL, timeout_s=210,
-                                       job_ended=lambda: _ended(flink_cluster, job_id), counted_from_now=False)
+        wait_until_each_partition_emitted(pulsar_client, results_topic, PARTITIONS, timeout_s=210,
+                                          job_ended=lambda: _ended(flink_cluster, job_id))
         completed = flink_cluster.checkpoints(job_id)["counts"]["completed"]
         flink_cluster.wait_for_checkpoints(job_id, completed + 2, timeout_s=120)
         victim = flink_cluster.taskmanager_pids()[0]

@@ -9,18 +9,21 @@ from pyflink.java_gateway import get_gateway
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.jobs import exactly_once_source_job as job
-from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_read
+from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_emitted
 
 PARTITIONS = 4
 PER_PARTITION = 20_000
-# Above a reader's prefetch (1,000 messages) plus two entries of default-batched records (~600 each).
-READ_BEFORE_STOP = 3_000
 
 
 def stop_with_savepoint(client: JobClient, directory: str) -> str:
     """PyFlink 2.3's JobClient.stop_with_savepoint calls a Java overload that no longer exists; call Java's."""
     canonical = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
     return client._j_job_client.stopWithSavepoint(False, directory, canonical).get()
+
+
+def _ended(client: JobClient) -> str | None:
+    status = client.get_job_status().result()
+    return f"{status}" if status.is_globally_terminal_state() else None
 
 
 def test_rescale_through_savepoints_keeps_exactly_once(broker, admin: PulsarAdmin, pulsar_client: pulsar.Client,
@@ -34,7 +37,8 @@ def test_rescale_through_savepoints_keeps_exactly_once(broker, admin: PulsarAdmi
         job.build(env, broker.service_url, broker.admin_url, topic, results_topic, PER_PARTITION, [],
                   str(tmp_path), max_records_per_poll=5)
         client = env.execute_async(f"rescale phase at parallelism {parallelism}")
-        wait_until_each_partition_read(admin, topic, READ_BEFORE_STOP, timeout_s=180)
+        wait_until_each_partition_emitted(pulsar_client, results_topic, PARTITIONS, timeout_s=180,
+                                          job_ended=lambda: _ended(client))
         savepoint = stop_with_savepoint(client, f"file://{tmp_path}/savepoints")
         partial = read_results(pulsar_client, results_topic, PARTITIONS, timeout_s=2)
         assert partial["violations"] == [] and len(partial["done"]) < PARTITIONS, \

@@ -83,7 +83,7 @@ def test_a_frozen_broker_fails_the_job_within_the_stall_timeout(restartable_brok
     frozen_at = None
     try:
         deadline = time.monotonic() + 120
-        while admin.partitioned_stats(topic).get("msgOutCounter", 0) < 5_000:  # the job read everything
+        while admin.partitioned_stats(topic).get("msgOutCounter", 0) < 5_000:  # the broker sent the job everything
             assert time.monotonic() < deadline, "the job did not read the topic within 120 s"
             time.sleep(0.5)
         os.kill(broker.pid(), signal.SIGSTOP)

@@ -1,9 +1,9 @@
 """A savepoint written by an earlier version of the source restores in this one, exactly once.
 
 The earlier version's packages come from this repository's history (`git archive`), so the test needs a clone with
-history, as CI's is. Phase 1 runs that version's source in its own process and stops with a savepoint once the
-broker has sent every partition's reader more than it prefetches; phase 2 resumes from it here, at another
-parallelism, and the checker counts every record.
+history, as CI's is. Phase 1 runs that version's job in its own process and stops with a savepoint once its checker
+has seen records of every partition; phase 2 resumes from it here, at another parallelism, and the checker counts
+every record.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ import pytest
 from connector.admin import PulsarAdmin
 from tests.conftest import unique_topic
 from tests.jobs import exactly_once_source_job as job
-from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_read
+from tests.sequenced import create_sequenced_topic, read_results, wait_until_each_partition_emitted
 from tests.user_environment import user_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PHASE_1 = ROOT / "tests" / "jobs" / "stop_with_savepoint_job.py"
 PARTITIONS = 4
 PER_PARTITION = 20_000
-# Above a reader's prefetch (1,000 messages) plus two entries of default-batched records (~600 each).
-READ_BEFORE_STOP = 3_000
 # Earlier versions whose savepoints restore here: the last whose source kept each split under a key of its own
 # (known-splits format 1, state "split-state"), and the last whose discovery ran the step timer chain (its pending
 # timers are in the savepoint; the readers' own chains replaced it). And what of them phase 1 runs.
@@ -64,9 +62,9 @@ def test_savepoint_of_an_earlier_version_restores_exactly_once(
              "--stop-file", str(stop_file)],
             cwd=old, env=environment, stdout=stdout, stderr=stderr, text=True)
     try:
-        wait_until_each_partition_read(admin, topic, READ_BEFORE_STOP, timeout_s=180,
-                                       job_ended=lambda: None if phase_1.poll() is None else
-                                       f"exit code {phase_1.returncode}: {err.read_text()[-3000:]}")
+        wait_until_each_partition_emitted(pulsar_client, results_topic, PARTITIONS, timeout_s=180,
+                                          job_ended=lambda: None if phase_1.poll() is None else
+                                          f"exit code {phase_1.returncode}: {err.read_text()[-3000:]}")
         stop_file.touch()
         phase_1.wait(timeout=120)
     finally:

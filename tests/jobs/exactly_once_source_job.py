@@ -1,9 +1,10 @@
 """A checkpointed job that reads a sequenced topic with PulsarSource and checks every record arrives once.
 
-Runs in-process (tests call `build`) or on a standalone cluster (`flink run -py` this file with the flags
-below). The checker reports to a results topic: "done:<partition>:<count>" once a partition's last record
-arrived with no gap and no repeat, "violation:<partition>:<detail>" on any gap or repeat, and
-"resumed:<partition>:<last sequence>" when it starts from restored state.
+Runs in-process (tests call `build`) or on a standalone cluster (`flink run -py` this file with the flags below).
+The checker reports to a results topic: "done:<partition>:<count>" once a partition's last record arrived with no
+gap and no repeat, "violation:<partition>:<detail>" on any gap or repeat, "resumed:<partition>:<last sequence>"
+when it starts from restored state, and "progress:<partition>:<sequence>" at each sequence that is a multiple of
+PROGRESS_EVERY.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from connector import PulsarSource, SimpleStringSchema, StartCursor, clients
 if not __package__:  # run as a script: the project root holds the `tests` package
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.jobs.mini_cluster import with_spare_taskmanager  # noqa: E402
-from tests.sequenced import read_results  # noqa: E402
+from tests.sequenced import PROGRESS_EVERY, read_results  # noqa: E402
 
 
 class FailOnce(MapFunction):
@@ -82,6 +83,8 @@ class SequenceChecker(KeyedProcessFunction):
         self._last.update(seq)
         if seq == self._per_partition - 1 and seq == expected:
             self._results.send(f"done:{partition}:{seq + 1}".encode())
+        if seq > 0 and seq % PROGRESS_EVERY == 0:
+            self._results.send(f"progress:{partition}:{seq}".encode())
         yield seq
 
 

@@ -3,7 +3,8 @@
 The caller asks by creating the file `--stop-file` (once it saw the read progress; it fails after 300 s without).
 
 Run as a script with an earlier version of the project first on PYTHONPATH (`test_source_upgrade.py`): the job, the
-connector and the checker are then that version's, so the savepoint holds the state that version writes.
+connector and the checker are then that version's, so the savepoint holds the state that version writes. An earlier
+checker that does not report progress gets that report here (the caller waits on it), its state untouched.
 """
 
 from __future__ import annotations
@@ -12,11 +13,26 @@ import argparse
 import os
 import time
 
+from typing import Iterable
+
+from pyflink.datastream import KeyedProcessFunction
 from pyflink.java_gateway import get_gateway
 
 from tests.jobs import exactly_once_source_job as job
 
 STOP_FILE_WAIT_S = 300.0
+# tests.sequenced's, repeated: on this process's path the `tests` package is the earlier version's.
+RESULT_PROGRESS, PROGRESS_EVERY = "progress", 500
+
+
+class ProgressReportingChecker(job.SequenceChecker):
+    """An earlier version's checker (same state, same reports) that also reports progress as this version's does."""
+
+    def process_element(self, value: tuple[int, int], ctx: KeyedProcessFunction.Context) -> Iterable[int]:
+        yield from super().process_element(value, ctx)
+        partition, seq = value
+        if seq > 0 and seq % PROGRESS_EVERY == 0:
+            self._results.send(f"{RESULT_PROGRESS}:{partition}:{seq}".encode())
 
 
 def main() -> None:
@@ -27,6 +43,8 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=2)
     parser.add_argument("--stop-file", required=True)
     args = parser.parse_args()
+    if not hasattr(job, "PROGRESS_EVERY"):  # the checker of a version before progress reports; `build` looks it up
+        job.SequenceChecker = ProgressReportingChecker
     env = job.checkpointed_env(args.parallelism, checkpoint_ms=1000)
     # Small polls keep the read going long enough to stop it midway.
     job.build(env, args.service_url, args.admin_url, args.topic, args.results_topic, args.per_partition, [],
