@@ -116,10 +116,11 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
 
 def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None = None,
                      restart_delay: str = "1 s") -> StreamExecutionEnvironment:
-    """A streaming env with checkpoints, short bundles, a spare TaskManager, optionally a savepoint to resume, and
-    up to 20 restarts in a row, the first `restart_delay` after the failure and each next one twice as long (at most
-    10 s; a run of 30 s starts the count again): about 160 s of restarts, which outlast a broker outage and a lost
-    TaskManager's replacement on a loaded machine (every restart that finds no slot counts as one)."""
+    """A streaming env with checkpoints, a spare TaskManager, optionally a savepoint to resume, and up to 20 restarts in
+    a row, the first `restart_delay` after the failure and each next one twice as long (at most 10 s; a run of 30 s
+    starts the count again): about 160 s of restarts, which outlast a broker outage and a lost TaskManager's replacement
+    on a loaded machine (every restart that finds no slot counts as one). The Python bundle time is left to the
+    connector, as in a user's job."""
     config = Configuration()
     if savepoint:
         config.set_string("execution.state-recovery.path", savepoint)
@@ -129,7 +130,6 @@ def checkpointed_env(parallelism: int, checkpoint_ms: int, savepoint: str | None
     config.set_string("restart-strategy.exponential-delay.backoff-multiplier", "2.0")
     config.set_string("restart-strategy.exponential-delay.reset-backoff-threshold", "30 s")
     config.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff", "20")
-    config.set_string("python.fn-execution.bundle.time", "100")
     env = StreamExecutionEnvironment.get_execution_environment(with_spare_taskmanager(config, parallelism))
     env.set_parallelism(parallelism)
     env.enable_checkpointing(checkpoint_ms)
