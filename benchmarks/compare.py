@@ -145,7 +145,7 @@ VARIANTS = [
 IDLE_FLOOR = Variant("pyflink-floor", "PyFlink alone: datagen -> two idle Python operators, no Pulsar", "pyflink",
                      "2.3", "floor")
 IDLE_DRIVER_FLOOR = Variant("pyflink-driver-floor", "PyFlink alone in our source's driver shape: ticks, an element per "
-                            "reader key, 100 ms bundles; no Pulsar", "pyflink", "2.3", "driver-floor")
+                            "reader key, the connector's bundle time; no Pulsar", "pyflink", "2.3", "driver-floor")
 IDLE_FLOORS = (IDLE_FLOOR, IDLE_DRIVER_FLOOR)
 EXACTLY_ONCE_PIPELINE = VARIANTS[1]  # also the backlog run's (checkpoints under backpressure)
 
