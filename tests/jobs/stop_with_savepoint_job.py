@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-
 from typing import Iterable
 
 from pyflink.datastream import KeyedProcessFunction
