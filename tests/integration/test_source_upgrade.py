@@ -29,7 +29,8 @@ PARTITIONS = 4
 PER_PARTITION = 20_000
 # Earlier versions whose savepoints restore here: the last whose source kept each split under a key of its own
 # (known-splits format 1, state "split-state"), and the last whose discovery ran the step timer chain (the readers'
-# own chains replaced it; a restored timer of it failed the task in 1 of 3 runs without discovery's `on_timer`).
+# own chains replaced it; a restored timer of it failed the task in 1 of 3 runs without discovery's `on_timer`, which
+# tests/unit/source/test_flink.py checks every time).
 # And what of them phase 1 runs.
 EARLIER = {"per-split-keys": "70ac709", "discovery-timer-chain": "069ebf5"}
 PHASE_1_PACKAGES = ("connector", "checkpoint", "tests/__init__.py", "tests/jobs/__init__.py",
