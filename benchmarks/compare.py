@@ -539,7 +539,9 @@ class Job:
             self.finish()
 
     def finish(self) -> None:
-        """End the job process group this Job started (and nothing else)."""
+        """End the job process group this Job started (and nothing else). A job that ended by itself leaves its Python
+        workers closing their operators (PyFlink closes them after the JVM's tasks finished): wait up to 20 s for them,
+        so that what they write at close (the map's counts) is there when this returns."""
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -549,6 +551,14 @@ class Job:
                 self.process.wait()
             except ProcessLookupError:
                 pass
+        deadline = time.monotonic() + 20
+        try:
+            while time.monotonic() < deadline:
+                os.killpg(self.process.pid, 0)  # raises once no process of the group is left
+                time.sleep(0.1)
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if self.sampler.is_alive():
             self.sampler.stop()
 

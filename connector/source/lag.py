@@ -75,10 +75,12 @@ class LagSampler:
         return self._samples.get(split)
 
     def close(self) -> None:
-        """Stops the thread; does not wait for an admin call in flight (a frozen broker would hold it for the admin
-        time-out), after which the daemon thread ends by itself."""
+        """Stops the thread and returns at once: it does not wait for an admin call in flight (a frozen broker would
+        hold it for the admin time-out; a sample of 256 partitions takes about 0.5 s), after which the daemon thread
+        ends by itself. The reader operator closes it, and PyFlink closes the operators chained after the readers
+        (your map, a sink's writer) once that returns: a join here (up to 1 s) delayed their close by 0.76 s in 2 of
+        6 bounded runs over 256 partitions."""
         self._stopped.set()
-        self._thread.join(timeout=1)
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval_s):
