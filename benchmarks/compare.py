@@ -89,6 +89,7 @@ import pulsar
 from benchmarks import cdc, engines, sink_writer
 from connector.admin import PulsarAdmin
 from connector.source.lag import ledger_entries
+from devtools.processes import await_group
 from devtools.pulsar_standalone import Broker, scratch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -551,14 +552,7 @@ class Job:
                 self.process.wait()
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + 20
-        try:
-            while time.monotonic() < deadline:
-                os.killpg(self.process.pid, 0)  # raises once no process of the group is left
-                time.sleep(0.1)
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        await_group(self.process.pid, timeout_s=20)
         if self.sampler.is_alive():
             self.sampler.stop()
 

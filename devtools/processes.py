@@ -1,5 +1,5 @@
-"""What the local launchers (broker, database, Debezium, Flink cluster) share: whether a process lives, ending a
-process group, and a log's last lines."""
+"""What the local launchers (broker, database, Debezium, Flink cluster) and the benchmark's jobs share: whether a
+process or a process group lives, ending a process group, and a log's last lines."""
 
 from __future__ import annotations
 
@@ -36,6 +36,31 @@ def terminate(pid: int, timeout_s: float = 20) -> None:
             return
         time.sleep(0.2)
     os.killpg(pid, signal.SIGKILL)
+
+
+def group_alive(pgid: int) -> bool:
+    """True while a process of the process group `pgid` exists and has not exited (zombies do not count, as in
+    `alive`: signal 0 to the group would still reach an exited orphan that nobody has waited for yet)."""
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            fields = stat_fields(int(entry.name))
+            if fields is not None and fields[0] != "Z" and fields[2] == str(pgid):
+                return True
+    return False
+
+
+def await_group(pgid: int, timeout_s: float = 20) -> None:
+    """Wait until no process of the group `pgid` lives (its leader may have exited already, leaving children that
+    go on); SIGKILL to the group if one still lives after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while group_alive(pgid):
+        if time.monotonic() >= deadline:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return
+        time.sleep(0.1)
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
