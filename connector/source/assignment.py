@@ -19,7 +19,7 @@ which splits joined or left its key from the element itself.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Iterable, Mapping
 
 from checkpoint.known_splits import KnownSplit
 
@@ -63,13 +63,19 @@ def flink_murmur_hash(code: int) -> int:
     return -signed if signed != -(1 << 31) else 0
 
 
-def key_group(key: str) -> int:
+def key_group(key: str, max_parallelism: int = MAX_PARALLELISM) -> int:
     """The key group Flink gives `key` (a STRING key of a PyFlink key_by)."""
-    return flink_murmur_hash((java_string_hash(key) + _ROW_HASH_OFFSET) & _MASK) % MAX_PARALLELISM
+    return flink_murmur_hash((java_string_hash(key) + _ROW_HASH_OFFSET) & _MASK) % max_parallelism
 
 
-def subtask_of(key: str, parallelism: int) -> int:
-    return key_group(key) * parallelism // MAX_PARALLELISM
+def subtask_of(key: str, parallelism: int, max_parallelism: int = MAX_PARALLELISM) -> int:
+    return key_group(key, max_parallelism) * parallelism // max_parallelism
+
+
+def keys_of_subtask(keys: Iterable[str], subtask: int, parallelism: int, max_parallelism: int) -> list[str]:
+    """Those of `keys` Flink sends to reader subtask `subtask`, in the order given: the order they reach it when they
+    are sent in that order from one upstream subtask."""
+    return [key for key in keys if subtask_of(key, parallelism, max_parallelism) == subtask]
 
 
 def target_key_group(ordinal: int) -> int:

@@ -28,7 +28,6 @@ import logging
 import time
 import uuid
 from collections.abc import Generator, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -45,12 +44,13 @@ from connector.errors import SplitReadError
 from connector import clients
 from connector.in_flight import IN_FLIGHT, READERS_UID_SUFFIX
 from connector.python_runtime import set_bundle_time_unless_set
-from connector.source.assignment import decode_members, encode_members, routing_key, shared_key
+from connector.source.assignment import decode_members, encode_members, keys_of_subtask, routing_key, shared_key
 from connector.source.bad_message import BadMessageHandler, BadMessagePolicy, DeadLetterWriter
 from connector.source.cursor import StartCursor
 from connector.source.discovery import DiscoveryThread, diff
 from connector.source.emitter import METADATA_FIELDS, RecordEmitter
 from connector.source.lag import LagSampler
+from connector.source.opening import ReaderOpener
 from connector.source.pacing import STEP_BUDGET_MS, StepTimers, TickPacer, Turns, ticks_per_second
 from connector.source.reader import SplitReader
 from connector.source.split_metrics import SplitMetrics
@@ -61,12 +61,6 @@ log = logging.getLogger(__name__)
 
 INITIAL = "initial"  # split known when the job first ran: starts at the configured start cursor
 NEW = "new"          # split discovered later: starts at earliest, so nothing written to it is missed
-
-OPEN_CONCURRENCY = 8
-"""How many of a reader key's splits open their readers at once. An open costs a few broker round trips (the
-topic lookup and subscription; for a `latest()` start or stop, the admin API's last message id too): 10-15 ms
-apiece here: over 256 partitions, keys that opened their splits one after another read 0.60-0.67x as fast as over 4,
-eight at a time 0.71-0.74x (README, Benchmarks: "256 vs 4 partitions")."""
 
 # (reader key, members, stamp): the members text (`encode_members`) names the key's splits and their origins; the
 # stamp (epoch ms when discovery emitted the element, 0 in bounded mode) paces the splits (pacing.py).
@@ -90,15 +84,17 @@ def build_stream(env: StreamExecutionEnvironment, source: Any, initial_splits: f
         elements = [(key, members, 0) for key, members in encode_members(known).items()]
         splits = env.from_collection(elements, _READER_ELEMENT)
         splits = splits.name(f"{source.name}: splits").set_parallelism(1)
+        readers = _ReadSplits(source, instance, elements)
     else:
         splits = (_ticks(env, source)
                   .key_by(lambda _: 0, key_type=Types.INT())
                   .process(_DiscoverSplits(source, instance), output_type=_READER_ELEMENT)
                   .name(f"{source.name}: split discovery").uid(f"{source.name}-split-discovery")
                   .set_parallelism(1))
+        readers = _ReadSplits(source, instance)
     records = (splits
                .key_by(lambda element: element[0], key_type=Types.STRING())
-               .process(_ReadSplits(source, instance), output_type=source.output_type())
+               .process(readers, output_type=source.output_type())
                .name(f"{source.name}: split readers").uid(f"{source.name}{READERS_UID_SUFFIX}"))
     return records
 
@@ -202,11 +198,16 @@ class _ReadSplits(KeyedProcessFunction):
     record on a busy topic does not wait for the next second, and quiet keys cost nothing between bursts. A timer
     restored from a checkpoint is not this run's and does nothing; the key's chain starts again at its first element
     that finds a message.
+
+    Readers open in a small pool of threads (`connector.source.opening`). A bounded source's elements are known when
+    the job is built (`elements`): each subtask works out which keys it gets and in which order, and opens the next
+    key's readers while it reads this key's.
     """
 
-    def __init__(self, source: Any, instance: str) -> None:
+    def __init__(self, source: Any, instance: str, elements: Iterable[tuple[str, str, int]] = ()) -> None:
         self._source = source
         self._instance = instance  # fresh per submission, the same in every attempt
+        self._elements = list(elements)
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._states = runtime_context.get_map_state(
@@ -227,6 +228,7 @@ class _ReadSplits(KeyedProcessFunction):
         self._turns = Turns()
         self._stored: dict[str, SplitState] = {}  # the state last written to Flink state, per split
         self._lag = LagSampler(self._admin, self._source.lag_sample_interval_ms / 1000)
+        self._opener = ReaderOpener(self._new_reader)
         columns = self._source.watermark_columns
         self._watermarks = SplitWatermarks(columns.max_out_of_orderness_ms, columns.idle_timeout_ms) \
             if columns else None
@@ -234,6 +236,15 @@ class _ReadSplits(KeyedProcessFunction):
         clients.hold(self._owner, self.close)  # the client and the lag sampler's thread
         self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
             if self._source.bad_message_policy is BadMessagePolicy.DEAD_LETTER else None
+        # Bounded: the keys this subtask gets, in the order they come. The first key's readers open now, and each
+        # key's element opens the next key's (`process_element`).
+        mine = keys_of_subtask([key for key, _, _ in self._elements], self._subtask,
+                               runtime_context.get_number_of_parallel_subtasks(),
+                               runtime_context.get_max_number_of_parallel_subtasks())
+        members = {key: text for key, text, _ in self._elements}
+        self._next_members = {key: members[following] for key, following in zip(mine, mine[1:])}
+        if mine:
+            self._prefetch(members[mine[0]])
 
     def close(self) -> None:
         """Drops the readers without a round trip to the broker: after a failure it may be frozen, and each
@@ -241,6 +252,7 @@ class _ReadSplits(KeyedProcessFunction):
         Also called by `connector.clients` for an attempt PyFlink never closed; a second call does nothing new."""
         self._closed = True
         self._lag.close()
+        self._opener.shutdown()
         self._readers.clear()
         self._client.shutdown()
         clients.release(self._owner, self.close)
@@ -251,6 +263,8 @@ class _ReadSplits(KeyedProcessFunction):
         if self._watermarks is not None:
             self._watermarks.round(stamp)
         members = self._members_of(key, text)  # may open readers (broker round trips): before the budget starts
+        if key in self._next_members:  # bounded: open the readers of the key this subtask reads next
+            self._prefetch(self._next_members.pop(key))
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
         # most ticks of an idle split end at its pacer
         yield from self._steps(key, [split for split, _ in members
@@ -381,24 +395,28 @@ class _ReadSplits(KeyedProcessFunction):
         return {split}
 
     def _open_readers(self, splits: list[tuple[str, str]]) -> None:
-        """Opens a reader for each (split, origin) from the split's stored state, if any; up to OPEN_CONCURRENCY at a
-        time, each in a thread of its own (an open waits on the broker). Raises the first split's error, in order."""
+        """Opens a reader for each (split, origin) from the split's stored state, if any (`ReaderOpener.open`).
+        Raises the first split's error, in order."""
         opening = []
         for split, origin in splits:
             stored = self._states.get(split)  # Flink state: this thread only
             if stored:
                 self._stored[split] = SplitState.from_json(stored)
-            state = self._stored.get(split) or SplitState(split)
-            if state.lineage is None:  # a new split, or a state of format 1: its messages are numbered from here
+            state = self._stored.get(split) or self._fresh_state(split)
+            if state.lineage is None:  # a state of format 1: its messages are numbered from here
                 state = replace(state, lineage=self._instance, read_count=0)
             opening.append((split, origin, state))
-        if len(opening) > 1:
-            with ThreadPoolExecutor(min(OPEN_CONCURRENCY, len(opening)), thread_name_prefix="pulsar-open") as pool:
-                readers = list(pool.map(lambda args: self._new_reader(*args), opening))
-        else:
-            readers = [self._new_reader(*args) for args in opening]
-        for (split, _, _), reader in zip(opening, readers):
+        for (split, _, _), reader in zip(opening, self._opener.open(opening)):
             self._register(split, reader)
+
+    def _prefetch(self, text: str) -> None:
+        """Starts opening the readers of the splits `text` names, from fresh states (`ReaderOpener.prefetch`): a
+        split whose state turns out to be stored (a restore) opens again from it."""
+        self._opener.prefetch([(split, origin, self._fresh_state(split)) for split, origin in decode_members(text)])
+
+    def _fresh_state(self, split: str) -> SplitState:
+        """The state of a split that has none stored: its messages are numbered from this source instance on."""
+        return SplitState(split, lineage=self._instance)
 
     def _new_reader(self, split: str, origin: str, state: SplitState) -> SplitReader:
         source = self._source
@@ -407,7 +425,7 @@ class _ReadSplits(KeyedProcessFunction):
         stall_s = source.split_stall_timeout_ms / 1000
         stall = StallWatch(split, lambda: self._lag.sample(split), warn_after_s=stall_s / 4, fail_after_s=stall_s)
         return SplitReader(self._client, self._admin, state, start, source.stop_cursor, source.receiver_queue_size,
-                           source.broker_outage_timeout_ms / 1000, stall, source.service_url)
+                           source.broker_outage_timeout_ms / 1000, stall, source.service_url, self._opener.close_later)
 
     def _register(self, split: str, reader: SplitReader) -> None:
         source = self._source

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pulsar
@@ -39,9 +39,12 @@ class SplitReader:
 
     def __init__(self, client: pulsar.Client, admin: PulsarAdmin, state: SplitState, start: StartCursor,
                  stop: StopCursor, receiver_queue_size: int = 1000, outage_timeout_s: float = 60.0,
-                 stall: StallWatch | None = None, service_url: str = "") -> None:
+                 stall: StallWatch | None = None, service_url: str = "",
+                 close_later: Callable[[Callable[[], None]], None] | None = None) -> None:
         """`stall`, when given, hears of every poll, so a reader that gets nothing while its partition holds
         messages after its position fails (see `connector.source.stall`). `service_url` names the broker in errors.
+        `close_later`, when given, runs the close of the client's reader once the stop is reached (a broker round
+        trip), so the poll that reached it need not wait for it.
 
         Raises `SplitReadError` when the broker cannot be reached, also for a split that has nothing to read:
         an unreachable broker never looks like an empty topic."""
@@ -54,6 +57,7 @@ class SplitReader:
         self._stop_checked = stop.is_bounded
         self._stop_by_time = stop.kind in _TIME_STOPS
         self._reader: pulsar.Reader | None = None
+        self._close_later = close_later
         self._outage_timeout_s = outage_timeout_s
         self._disconnected_since: float | None = None
         if state.finished:
@@ -97,8 +101,9 @@ class SplitReader:
 
         Ends early when the partition has nothing more right now, when `time.monotonic()` has passed `deadline` at
         the end of a chunk (the first chunk is always read), or when the stop cursor is reached (then
-        `state.finished` is True and the reader is closed). Messages at or past the stop are never yielded, nor
-        is a message at or before one already yielded: the client can deliver some again when it reconnects.
+        `state.finished` is True and the reader is closed, or its close handed to `close_later`). Messages at or past
+        the stop are never yielded, nor is a message at or before one already yielded: the client can deliver some
+        again when it reconnects.
         Raises `SplitReadError` here, not on iteration, once the reader has had no broker connection for longer than
         the outage timeout, checked at every poll, so the messages the client prefetched before the outage do not
         hide it.
@@ -206,10 +211,7 @@ class SplitReader:
 
     def close(self) -> None:
         if self._reader is not None:
-            try:
-                self._reader.close()
-            except pulsar.PulsarException as error:  # closing a reader of a deleted topic is not an error
-                log.debug("closing reader of %s: %s", self.state.split, error)
+            _close(self._reader, self.state.split)
             self._reader = None
 
     def last_position(self) -> Position | None:
@@ -222,7 +224,18 @@ class SplitReader:
     def _finish(self) -> None:
         self.state = replace(self.state, finished=True)
         log.info("split %s reached its stop cursor", self.state.split)
-        self.close()
+        if self._close_later is None:
+            self.close()
+        else:
+            reader, split, self._reader = self._reader, self.state.split, None
+            self._close_later(lambda: _close(reader, split))
+
+
+def _close(reader: pulsar.Reader, split: str) -> None:
+    try:
+        reader.close()
+    except pulsar.PulsarException as error:  # closing a reader of a deleted topic, or of a shut-down client
+        log.debug("closing reader of %s: %s", split, error)
 
 
 def _client_id(ledger_id: int, entry_id: int, batch_index: int) -> pulsar.MessageId:

@@ -12,7 +12,6 @@ from the checkpoint.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import pulsar
@@ -25,23 +24,12 @@ from devtools.pulsar_standalone import Broker
 from tests.integration.sink_helpers import (DEDUP_NAMESPACE, TargetTail, check_target, namespace, new_topic,
                                             sequenced)
 from tests.jobs import pulsar_to_pulsar_job as job
+from tests.jobs.pulsar_to_pulsar_job import first_positions_after
 from tests.sequenced import create_sequenced_topic
 
 JOB = Path(job.__file__)
 PARTITIONS = 4
 PER_PARTITION = 50_000  # 200k records in all
-
-
-def first_positions_after(marker_dir: Path, marker: str) -> dict[int, list[int]]:
-    """Partition -> the positions where the map instances that started after `marker` was made (the attempts after
-    that failure) saw their first record of that partition."""
-    since = (marker_dir / marker).stat().st_mtime_ns
-    positions: dict[int, list[int]] = defaultdict(list)
-    for first in marker_dir.glob("first-*"):
-        if first.stat().st_mtime_ns > since:
-            _, partition, seq, _ = first.name.split("-")
-            positions[int(partition)].append(int(seq))
-    return positions
 
 
 def assert_resumed_from_state(marker_dir: Path, fail_at: list[int]) -> None:

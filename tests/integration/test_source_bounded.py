@@ -5,16 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pulsar
 import pytest
 from pyflink.datastream import MapFunction, RuntimeContext, RuntimeExecutionMode, StreamExecutionEnvironment
+from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from checkpoint.split_state import SplitState
 from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
 from connector.admin import PulsarAdmin
 from connector.source.reader import SplitReader
 from tests.conftest import unique_topic
+from tests.integration.sink_helpers import DEDUP_NAMESPACE, TargetTail, check_target, namespace, new_topic
+from tests.jobs import pulsar_to_pulsar_job as p2p_job
+from tests.jobs.pulsar_to_pulsar_job import first_positions_after
 from tests.sequenced import create_sequenced_topic
 
 
@@ -251,3 +256,30 @@ def test_a_stop_after_a_whole_batched_entry_at_the_partitions_end_reads_all_of_i
         read += [message.data() for message in reader.poll(100, 200)]
     assert read == [f"m{i}".encode() for i in range(5)]
     assert reader.state.finished, "nothing after the entry: the stop is reached"
+
+
+def test_a_bounded_read_through_an_injected_failure_writes_every_record_exactly_once(
+        broker, admin: PulsarAdmin, pulsar_client: pulsar.Client, topic: str, tmp_path: Path) -> None:
+    """64 partitions, so each of the 32 reader keys holds two splits and opens the next key's readers ahead. The
+    failure comes in the split its subtask reads last. A bounded read's checkpoints can complete only between reader
+    keys, and seldom do before the end (README, Reading): the restart reads every split again from its start, but for
+    those a completed checkpoint holds as finished, and the EXACTLY_ONCE sink fused behind the readers, which numbers
+    records by their source message, writes none of them twice."""
+    partitions, per_partition = 64, 2_000
+    create_sequenced_topic(admin, pulsar_client, topic, partitions, per_partition)
+    target = new_topic(namespace(admin, DEDUP_NAMESPACE, deduplication=True), "bounded-target")
+    admin.create_partitioned_topic(target, 4)
+    # Splits take ordinals in name order, and the last ordinal is the last split of the last reader key.
+    last_read = max(range(partitions), key=lambda p: f"{topic}-partition-{p}")
+    env = p2p_job.checkpointed_env(parallelism=2, checkpoint_ms=200)
+    p2p_job.build(env, broker.service_url, broker.admin_url, topic, target, DeliveryGuarantee.EXACTLY_ONCE,
+                  [per_partition // 2], str(tmp_path), bounded=True, fail_partition=last_read)
+    env.execute("bounded pulsar-to-pulsar through an injected failure")
+    assert (tmp_path / f"failed-at-{per_partition // 2}").exists()
+    read_again = first_positions_after(tmp_path, f"failed-at-{per_partition // 2}")
+    assert last_read in read_again and all(starts == [0] for starts in read_again.values()), \
+        str(sorted(read_again.items()))
+    tail = TargetTail(pulsar_client, target, 4)
+    tail.drain()
+    tail.close()
+    check_target(tail, DeliveryGuarantee.EXACTLY_ONCE, partitions, per_partition)

@@ -10,11 +10,12 @@ The input is a sequenced topic (tests/sequenced.py: partition p holds "p:0", "p:
 emits metadata rows; `ToMessage` turns each into a `PulsarMessage` with value "<p>:<seq>" and key "p<p>-k<seq % 4>",
 and the sink writes it to --target, routed by key hash. Source readers, `ToMessage` and the writer run as one Python
 operator: under EXACTLY_ONCE the writer numbers records by their source message (no sequence key). The job runs
-until cancelled.
+until cancelled (built with `bounded=True`, in-process only, it ends once every split reached its latest message).
 
 Markers in --marker-dir show what happened: "failed-at-<seq>" when `ToMessage` raised its one injected failure
-at partition 0's record <seq>, and "first-<p>-<seq>-<instance>" for the first record of partition p each
-`ToMessage` instance saw: after a restore, <seq> > 0 is where the source resumed from checkpointed state.
+at partition 0's record <seq> (or `fail_partition`'s), and "first-<p>-<seq>-<instance>" for the first record of
+partition p each `ToMessage` instance saw: after a restore, <seq> > 0 is where the source resumed from checkpointed
+state.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import argparse
 import os
 import sys
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 from pyflink.common import Row, Types
 from pyflink.datastream import MapFunction, RuntimeContext, StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 
-from connector import PulsarSource, SimpleStringSchema, StartCursor
+from connector import PulsarSource, SimpleStringSchema, StartCursor, StopCursor
 from connector.sink import PulsarMessage, PulsarSink, TopicRoutingMode
 
 if not __package__:  # run as a script (`flink run -py`): the project root holds the `tests` package
@@ -44,11 +46,13 @@ def message_key(partition: int, seq: int) -> str:
 
 
 class ToMessage(MapFunction):
-    """The Python transform, with an injected failure at each `fail_at` sequence of partition 0 (once each)."""
+    """The Python transform, with an injected failure at each `fail_at` sequence of partition `fail_partition` (once
+    each)."""
 
-    def __init__(self, fail_at: list[int], marker_dir: str) -> None:
+    def __init__(self, fail_at: list[int], marker_dir: str, fail_partition: int = 0) -> None:
         self._fail_at = set(fail_at)
         self._marker_dir = marker_dir
+        self._fail_partition = fail_partition
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._instance = uuid.uuid4().hex[:8]
@@ -59,8 +63,8 @@ class ToMessage(MapFunction):
         if partition not in self._seen:
             self._seen.add(partition)
             self._mark(f"first-{partition}-{seq}-{self._instance}")
-        if partition == 0 and seq in self._fail_at and self._mark(f"failed-at-{seq}"):
-            raise RuntimeError(f"injected failure at partition 0 sequence {seq}")
+        if partition == self._fail_partition and seq in self._fail_at and self._mark(f"failed-at-{seq}"):
+            raise RuntimeError(f"injected failure at partition {partition} sequence {seq}")
         return PulsarMessage(value=row.value, key=message_key(partition, seq))
 
     def _mark(self, name: str) -> bool:
@@ -72,12 +76,25 @@ class ToMessage(MapFunction):
         return True
 
 
+def first_positions_after(marker_dir: Path, marker: str) -> dict[int, list[int]]:
+    """Partition -> the positions where the map instances that started after `marker` was made (the attempts after
+    that failure) saw their first record of that partition."""
+    since = (marker_dir / marker).stat().st_mtime_ns
+    positions: dict[int, list[int]] = defaultdict(list)
+    for first in marker_dir.glob("first-*"):
+        if first.stat().st_mtime_ns > since:
+            _, partition, seq, _ = first.name.split("-")
+            positions[int(partition)].append(int(seq))
+    return positions
+
+
 def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, topic: str, target: str,
           guarantee: DeliveryGuarantee, fail_at: list[int], marker_dir: str, max_records_per_poll: int | None = None,
-          outage_timeout_ms: int = 60_000) -> None:
+          outage_timeout_ms: int = 60_000, bounded: bool = False, fail_partition: int = 0) -> None:
     """The job in `env`, at full speed with the source's defaults unless `max_records_per_poll` slows the source
     down (for tests that need the read to last). `outage_timeout_ms` is both the source's broker outage timeout
-    and the sink's send timeout."""
+    and the sink's send timeout. `bounded` stops each split at its latest message (the job then ends by itself);
+    `fail_partition` is the partition whose `fail_at` sequences fail."""
     builder = (PulsarSource.builder()
                .set_service_url(service_url)
                .set_admin_url(admin_url)
@@ -88,6 +105,8 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
                .set_broker_outage_timeout_ms(outage_timeout_ms))
     if max_records_per_poll is not None:
         builder.set_max_records_per_poll(max_records_per_poll)
+    if bounded:
+        builder.set_bounded_stop_cursor(StopCursor.latest())
     source = builder.build()
     sink = (PulsarSink.builder()
             .set_service_url(service_url)
@@ -100,7 +119,7 @@ def build(env: StreamExecutionEnvironment, service_url: str, admin_url: str, top
             .set_producer_config({"send_timeout_millis": outage_timeout_ms})
             .build())
     messages = (source.create_stream(env)
-                .map(ToMessage(fail_at, marker_dir), output_type=Types.PICKLED_BYTE_ARRAY())
+                .map(ToMessage(fail_at, marker_dir, fail_partition), output_type=Types.PICKLED_BYTE_ARRAY())
                 .name("to-message").uid("to-message"))
     sink.sink_to(messages)
 

@@ -3,8 +3,9 @@
 from collections import Counter
 
 from checkpoint.known_splits import KnownSplit
-from connector.source.assignment import (READER_KEYS, decode_members, encode_members, java_string_hash, key_group,
-                                         routing_key, shared_key, subtask_of, target_key_group)
+from connector.source.assignment import (MAX_PARALLELISM, READER_KEYS, decode_members, encode_members,
+                                         java_string_hash, key_group, keys_of_subtask, routing_key, shared_key,
+                                         subtask_of, target_key_group)
 
 
 def test_hashes_match_values_computed_by_flink_in_a_jvm() -> None:
@@ -35,6 +36,22 @@ def test_shared_keys_bound_the_keys_and_spread_evenly_over_subtasks() -> None:
     for parallelism in (1, 2, 3, 4, 5, 8, 32):
         loads = Counter(subtask_of(key, parallelism) for key in set(keys))
         assert max(loads.values()) - min(loads.get(s, 0) for s in range(parallelism)) <= 1, (parallelism, loads)
+
+
+def test_another_max_parallelism_takes_the_same_hash_modulo_it() -> None:
+    keys = [shared_key(ordinal) for ordinal in range(READER_KEYS)]
+    assert [key_group(key, 2 * MAX_PARALLELISM) % MAX_PARALLELISM for key in keys] == [key_group(key) for key in keys]
+    assert {key_group(key, 2 * MAX_PARALLELISM) for key in keys} != {key_group(key) for key in keys}
+    assert [subtask_of(key, 4, 256) for key in keys] == [key_group(key, 256) * 4 // 256 for key in keys]
+
+
+def test_keys_of_a_subtask_are_its_share_in_the_given_order() -> None:
+    keys = [shared_key(ordinal) for ordinal in range(READER_KEYS)]
+    for parallelism, max_parallelism in ((2, 128), (3, 128), (2, 256), (5, 1024)):
+        shares = [keys_of_subtask(keys, subtask, parallelism, max_parallelism) for subtask in range(parallelism)]
+        assert sorted(key for share in shares for key in share) == sorted(keys)
+        for subtask, share in enumerate(shares):
+            assert share == [key for key in keys if subtask_of(key, parallelism, max_parallelism) == subtask]
 
 
 def test_members_name_each_keys_splits_in_ordinal_order() -> None:
