@@ -29,6 +29,7 @@ class Reader:
     def __init__(self, ids: list[tuple[int, int]]) -> None:
         self._messages = [Message(entry, batch) for entry, batch in ids]
         self.connected = True
+        self.closed = False
 
     def has_message_available(self) -> bool:
         return bool(self._messages)
@@ -42,7 +43,7 @@ class Reader:
         return self.connected
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
 
 class Client:
@@ -211,3 +212,19 @@ def test_a_reconnect_within_the_timeout_starts_the_next_outage_afresh(monkeypatc
     list(split.poll(1, 0))  # down again, 4 s after the first outage began: a new outage, not past its timeout
     clock[0] += 2.0
     assert ids(split.poll(1, 0)) == [(1, 3)]
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_a_split_that_reaches_its_stop_closes_its_reader_at_once_or_through_close_later(later: bool) -> None:
+    reader = Reader([(2, 0), (2, 1), (2, 2)])
+    closes: list = []
+    split = SplitReader(Client(reader), None, SplitState(SPLIT), StartCursor.earliest(),
+                        StopCursor.at_message_id(pulsar.MessageId(0, 5, 2, 1)),
+                        close_later=closes.append if later else None)
+    assert ids(split.poll(100, 0)) == [(2, 0)]
+    assert split.state.finished
+    assert reader.closed is not later and len(closes) == later
+    if later:
+        closes[0]()
+        assert reader.closed
+    assert list(split.poll(100, 0)) == [] and len(reader._messages) == 1, "a finished split reads nothing more"
