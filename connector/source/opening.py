@@ -3,9 +3,9 @@
 An open costs broker round trips (the topic lookup and subscription; for a `latest()` start or stop, the admin API's
 last message id, which reads the partition's last entry): 10-15 ms apiece on a quiet broker, 30-60 ms on one busy
 serving reads. Closing a reader costs one more. Over 256 partitions a reader key holds 8 splits, and a bounded read
-goes through its keys one after another: their opens and closes, done by the thread that reads, kept it from reading
-for a tenth of the job (README, Benchmarks: "256 vs 4 partitions"). So readers open in a small pool of threads, the
-next key's readers can open while this key reads (`prefetch`), and finished readers close in the pool.
+goes through its keys one after another: waiting for their opens and closes took 6% of the reading threads' time
+(py-spy; README, Benchmarks: "256 vs 4 partitions"). So readers open in a small pool of threads, the next key's readers
+can open while this key reads (`prefetch`), and finished readers close in the pool.
 
 No Flink here: the owner reads its Flink state on its own thread and passes the states in.
 """
