@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from connector import worker_watchdog
+from devtools.processes import alive
 
 WORKER = """
 import sys, time
@@ -61,7 +62,7 @@ def test_a_worker_closes_its_clients_and_exits_when_its_java_grandparent_dies(tm
         jvm.wait()
         assert wait_for(marker.exists, 10), "the orphaned worker never closed its clients"
         assert marker.read_text() == "closed"
-        assert wait_for(lambda: _gone_or_zombie(pid), 10), "the worker lives on"
+        assert wait_for(lambda: not alive(pid), 10), "the worker lives on"
         assert f"the TaskManager process {jvm.pid} that started this Python worker is gone" in stderr.read_text()
     finally:
         jvm.kill()
@@ -71,9 +72,3 @@ def test_a_process_without_a_java_ancestor_is_not_watched() -> None:
     assert worker_watchdog.nearest_ancestor_named("java") is None
     assert worker_watchdog.nearest_ancestor_named("no-such-command", os.getpid()) is None
 
-
-def _gone_or_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:  # reaped, also between a check that it exists and this read (CI, 2026-12-07)
-        return True
