@@ -104,10 +104,15 @@ DEDUP_NAMESPACE = "public/bench-dedup"  # EXACTLY_ONCE output: the broker dedupl
 BACKLOG_CHECKPOINT_MS = 1_000
 IDLE_PARTITIONS = (4, 256, 1000)  # the idle-CPU runs; the Java source runs the last only
 SCALING_PARTITIONS = 256
+CALLBACK_EVERY = 1000  # produce(): the sends whose result it asks for
 PYTHON_WORKERS = "_python_worker_execution_mode"  # PyFlink's switch: "process" or "loopback" (its local default)
 PYTHON_WORKER_TEXT = {"process": "a process per subtask, as on a cluster",
                       "loopback": "all in the job script's process (PyFlink's local default)",
                       None: "all in the job script's process (reports before the option)"}
+
+
+class BrokerFailed(RuntimeError):
+    """The bench broker failed a send: it cannot store records (its log says why), so no later run would measure."""
 
 
 @dataclass(frozen=True)
@@ -194,18 +199,37 @@ def output_namespace(admin: PulsarAdmin, guarantee: str) -> str:
 
 def produce(topic: str, records: int, size: int, batching_delay_ms: int = 10) -> float:
     """The raw produce rate: one batching producer (the client's default delay unless given), send_async in a loop,
-    then flush."""
+    then flush.
+
+    Raises `BrokerFailed` once one of the sends it asks about failed: every CALLBACK_EVERY-th send has a callback
+    (one each would slow the loop it measures). A broker that stores nothing fails them all after the client's send
+    timeout (30 s): with the broker frozen, this raised 60 s later. Without it the loop went on at one queue of sends
+    (20,000) per timeout, about 25 minutes for a run's million records."""
     c = client()
     producer = c.create_producer(topic, batching_enabled=True, block_if_queue_full=True,
                                  max_pending_messages=20_000, batching_max_messages=1000,
                                  batching_max_publish_delay_ms=batching_delay_ms)
     payload = b"x" * size
-    began = time.perf_counter()
-    for i in range(records):
-        producer.send_async(payload, None, partition_key=str(i))
-    producer.flush()
-    rate = records / (time.perf_counter() - began)
-    c.close()
+    failures: list[str] = []
+
+    def sent(result: pulsar.Result, _message_id: object) -> None:
+        if result != pulsar.Result.Ok:
+            failures.append(str(result))
+
+    try:
+        began = time.perf_counter()
+        for i in range(records):
+            producer.send_async(payload, None if i % CALLBACK_EVERY else sent, partition_key=str(i))
+            if failures:
+                break
+        else:
+            producer.flush()
+        rate = records / (time.perf_counter() - began)
+    finally:
+        c.close()
+    if failures:
+        raise BrokerFailed(f"the {BROKER.name} broker failed a send to {topic} ({failures[0]}); its log: "
+                           f"{BROKER.log_file}")
     return rate
 
 

@@ -45,6 +45,7 @@ CACHE = ROOT / ".cache" / "pulsar"
 POM_DIR = Path(__file__).resolve().parent / "pulsar"
 PULSAR_VERSION = "4.2.4"
 HEAP = "768m"
+DIRECT_MEMORY = "1g"
 START_TIMEOUT_S = 120
 
 
@@ -173,6 +174,14 @@ def write_config(broker: Broker) -> Path:
         "defaultRetentionTimeInMinutes": -1,
         "defaultRetentionSizeInMB": -1,
         "brokerShutdownTimeoutMs": 3000,
+        # Broker and bookie share the JVM's DIRECT_MEMORY. With 512m, the bench's tail run at 1 KB (records written at
+        # full rate while a job reads them and writes them out) peaked at 320-382 MiB of it (sampled every 0.25 s),
+        # and in one full bench the bookie ran out and exited, leaving a broker that acknowledged nothing. With 1g and
+        # these caps the same runs peaked at 476-533 MiB (the entry cache and the pools grow with it).
+        # The broker sizes its publish buffer as if alone (half the direct memory; reads in flight: unbounded): these
+        # caps keep it from growing with DIRECT_MEMORY, past them it pauses the producers or the reads.
+        "maxMessagePublishBufferSizeInMB": 64,
+        "managedLedgerMaxReadsInFlightSizeInMB": 64,
         # The embedded bookie listens on TCP on a fixed port (--bookkeeper-port, port+1), so a restart on the same
         # data binds it again. Its in-process transport cannot return entries of 16 KiB or more to the broker.
         "enableLocalTransport": str(broker.local_transport).lower(),
@@ -248,7 +257,7 @@ def write_security(broker: Broker) -> None:
 def _java_command(broker: Broker, lib: Path, conf: Path) -> list[str]:
     data = broker.home / "data"
     return [
-        "java", f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:MaxDirectMemorySize=512m", "-XX:+UseG1GC",
+        "java", f"-Xms{HEAP}", f"-Xmx{HEAP}", f"-XX:MaxDirectMemorySize={DIRECT_MEMORY}", "-XX:+UseG1GC",
         "-Dpulsar.allocator.exit_on_oom=true", "-Dio.netty.tryReflectionSetAccessible=true",
         "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED",
         "--add-opens", "java.base/java.lang=ALL-UNNAMED",

@@ -13,6 +13,7 @@ from connector.admin import PulsarAdmin
 from devtools.debezium_server import DebeziumServer
 from devtools.postgres_server import Postgres
 from devtools.pulsar_standalone import Broker
+from tests import flink_log
 from tests.conftest import unique_topic
 from tests.integration.cdc_helpers import (SNAPSHOT_ORDERS, TOTALS, CATCH_UP_S, cdc_database,
                                            changes_before_the_job, changes_while_the_job_runs, database_answer,
@@ -40,11 +41,12 @@ def test_a_sql_join_and_aggregate_over_change_topics_equals_the_database_through
     register_change_tables(t_env, broker.service_url, broker.admin_url, debezium.topic("public.customers"),
                            debezium.topic("public.orders"))
     write_region_totals(t_env, broker.service_url, broker.admin_url, results, where="WHERE fail_once(o.id)")
+    log = flink_log.mark()
     job = env.execute_async("region totals over change topics")
 
     def check_job() -> None:
         status = job.get_job_status().result()
-        assert not status.is_globally_terminal_state(), f"the job ended {status}"
+        assert not status.is_globally_terminal_state(), f"the job ended {status}; {flink_log.events_since(log)}"
 
     try:
         changes_while_the_job_runs(postgres, debezium)
@@ -54,7 +56,8 @@ def test_a_sql_join_and_aggregate_over_change_topics_equals_the_database_through
     finally:
         job.cancel().result()
     assert marker.exists(), "the failure was injected"
-    assert table == expected, f"after {CATCH_UP_S} s the job's answer is {table}, the database's {expected}"
+    assert table == expected, (f"after {CATCH_UP_S} s the job's answer is {table}, the database's {expected}; "
+                               f"{flink_log.events_since(log)}")
     assert ops["r"] == SNAPSHOT_ORDERS, f"every order of the snapshot arrives once as a read: {ops}"
     assert ops["c"] > 0 and ops["u"] > 0 and ops["d"] > 0 and ops[None] > 0, ops
 

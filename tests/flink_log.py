@@ -1,0 +1,56 @@
+"""The log of this process's mini cluster, for a test whose in-process job fell behind to say what the job went through.
+
+PyFlink's gateway JVM (which runs every in-process job of a test session) writes its log to `$FLINK_LOG_DIR`, or
+else to the `log` folder of the installed `pyflink` package, one `flink-*-python-*.log` per JVM start. A test takes a
+`LogMark` before it starts its job and, when it fails, adds `events_since(mark)` to its message: the job's state
+changes, task failures, exceptions and the connector's warnings logged since.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyflink
+
+# A log line worth reporting: a job's state change, a task that failed, the first line of an exception (not its
+# stack), or a warning or error of the Python workers (the connector logs there).
+_EVENT = re.compile(r"Job .* switched from state|switched from \w+ to FAILED|^(Caused by: )?\S*(Exception|Error)\b|"
+                    r"(WARN|ERROR) +PythonWorker")
+_SHOWN = 40
+
+
+@dataclass(frozen=True)
+class LogMark:
+    """Where the log ended when the mark was taken (no file: the gateway has not started yet)."""
+
+    path: Path | None
+    offset: int
+
+
+def log_file() -> Path | None:
+    """The newest mini-cluster log of a gateway JVM, or None when there is none."""
+    folder = Path(os.environ.get("FLINK_LOG_DIR") or Path(pyflink.__file__).parent / "log")
+    logs = sorted(folder.glob("flink-*-python-*.log"), key=lambda path: path.stat().st_mtime)
+    return logs[-1] if logs else None
+
+
+def mark() -> LogMark:
+    path = log_file()
+    return LogMark(path, path.stat().st_size if path else 0)
+
+
+def events_since(since: LogMark) -> str:
+    """The last lines logged since `since` that tell of state changes, failures and warnings, one a line."""
+    path = log_file()
+    if path is None:
+        return "(no mini-cluster log found)"
+    offset = since.offset if path == since.path else 0
+    with path.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode(errors="replace").splitlines()
+    events = [line for line in lines if _EVENT.search(line)]
+    left_out = f"({len(events) - _SHOWN} earlier events left out)\n" if len(events) > _SHOWN else ""
+    return f"{path} since byte {offset}:\n{left_out}" + "\n".join(events[-_SHOWN:])
