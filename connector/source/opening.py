@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from checkpoint.split_state import SplitState
+from connector.daemon_pool import DaemonPool
 from connector.source.reader import SplitReader
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ OpenReader = Callable[[str, str, SplitState], SplitReader]
 
 
 class ReaderOpener:
-    """Opens readers with an `OpenReader` in up to OPEN_CONCURRENCY threads of its own, and runs closes there too.
+    """Opens readers with an `OpenReader` in up to OPEN_CONCURRENCY daemon threads of its own, and runs closes there
+    too.
 
     A reader opened ahead (`prefetch`) is handed out by `open` only for the state it was opened from: the owner's
     stored state may have changed (a restore), and then it is closed and the split opens again from the new state.
@@ -38,7 +40,7 @@ class ReaderOpener:
 
     def __init__(self, open_reader: OpenReader, concurrency: int = OPEN_CONCURRENCY) -> None:
         self._open_reader = open_reader
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="pulsar-open")
+        self._pool = DaemonPool(concurrency, "pulsar-open")
         self._ahead: dict[str, tuple[SplitState, Future]] = {}
 
     def open(self, wanted: list[tuple[str, str, SplitState]]) -> list[SplitReader]:
@@ -64,9 +66,10 @@ class ReaderOpener:
 
     def shutdown(self) -> None:
         """Forgets the readers opened ahead and stops the pool without waiting for what runs in it: the owner shuts
-        its client down, which drops every reader without a round trip."""
+        its client down, which drops every reader without a round trip (an open still running then may never
+        return: `connector.daemon_pool`)."""
         self._ahead.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
 
     def _take_ahead(self, split: str, state: SplitState) -> Future | None:
         ahead = self._ahead.pop(split, None)
