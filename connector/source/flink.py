@@ -252,9 +252,8 @@ class _ReadSplits(KeyedProcessFunction):
         Also called by `connector.clients` for an attempt PyFlink never closed; a second call does nothing new."""
         self._closed = True
         self._lag.close()
-        self._opener.shutdown()
         self._readers.clear()
-        self._client.shutdown()
+        self._opener.shutdown(release_client=self._client.shutdown)  # at once unless an open or close is running
         clients.release(self._owner, self.close)
 
     def process_element(self, element: tuple[str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:

@@ -64,12 +64,12 @@ class ReaderOpener:
         except RuntimeError:  # shut down: the owner is closing too
             close()
 
-    def shutdown(self) -> None:
-        """Forgets the readers opened ahead and stops the pool without waiting for what runs in it: the owner shuts
-        its client down, which drops every reader without a round trip (an open still running then may never
-        return: `connector.daemon_pool`)."""
+    def shutdown(self, release_client: Callable[[], None]) -> None:
+        """Forgets the readers opened ahead, cancels the opens and closes not started, and calls `release_client` (the
+        owner's client shutdown, which drops every reader without a round trip) once the ones running have returned:
+        an open in flight when its client shuts down may never return (`connector.daemon_pool`). Does not wait."""
         self._ahead.clear()
-        self._pool.shutdown()
+        self._pool.shutdown(then=release_client)
 
     def _take_ahead(self, split: str, state: SplitState) -> Future | None:
         ahead = self._ahead.pop(split, None)
