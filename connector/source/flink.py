@@ -264,6 +264,8 @@ class _ReadSplits(KeyedProcessFunction):
         members = self._members_of(key, text)  # may open readers (broker round trips): before the budget starts
         if key in self._next_members:  # bounded: open the readers of the key this subtask reads next
             self._prefetch(self._next_members.pop(key))
+        if self._watermarks is not None and not self._source.bounded and not self._watermarks.ready:
+            return  # rows read now could carry no watermark (`connector.source.watermarks`): read from the next tick
         now_ms, now_monotonic_s = int(time.time() * 1000), time.monotonic()
         # most ticks of an idle split end at its pacer
         yield from self._steps(key, [split for split, _ in members

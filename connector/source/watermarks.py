@@ -9,8 +9,11 @@ operator keeps the largest value seen.
 The watermark of a subtask is the smallest of its splits' largest event times, minus the bound. Rows carry no
 watermark until the subtask knows all of its splits: readers open splits as their reader keys' elements arrive, and
 all elements of one discovery round reach a subtask (through one FIFO channel) before any of the next, so the
-splits are all known once an element of a later round than the first arrives (`round`). A bounded read has one
-round only, so its rows carry none and its windows close at the end of the input. A split holds the watermark
+splits are all known once an element of a later round than the first arrives (`round`, `ready`). An unbounded
+subtask therefore reads nothing before it is `ready`, one tick after its first element: rows read earlier would carry
+no watermark, and a backlog read whole in the first round left no row that carries one, so no window ever closed
+(3 of 40 runs of the streaming window test in `tests/integration/test_table_sql.py`, 2026-12-07). A bounded read has
+one round only, so its rows carry none and its windows close at the end of the input. A split holds the watermark
 until it shows its first event time, and stops holding it once it is idle: its polls found nothing for the idle
 timeout. A split waiting behind the subtask's other work (a backlog read in turns, a busy machine) is not idle:
 only a poll that comes back empty counts. From its next record on an idle split holds the watermark again; its
@@ -81,6 +84,12 @@ class SplitWatermarks:
             self._first_round = stamp
         elif stamp > self._first_round:
             self._all_known = True
+
+    @property
+    def ready(self) -> bool:
+        """Whether the subtask knows all of its splits (an element of a later round than its first arrived), so that
+        the rows it reads from now on can carry a watermark."""
+        return self._all_known
 
     def track(self, split: str) -> None:
         """`split` joins the subtask: it holds the watermark until its first event time, or until it is idle."""

@@ -30,12 +30,22 @@ def test_rows_carry_no_watermark_until_an_element_of_a_later_discovery_round_arr
     watermarks = SplitWatermarks(BOUND, 5000)
     watermarks.round(7)
     watermarks.track("a")
+    assert not watermarks.ready
     assert stamps(watermarks, "a", 0.1, [1000]) == [None]
     watermarks.round(7)  # the same round: another of the subtask's keys may still name splits not seen yet
     watermarks.track("b")
+    assert not watermarks.ready
     assert stamps(watermarks, "b", 0.2, [900]) == [None]
     watermarks.round(8)
+    assert watermarks.ready
     assert stamps(watermarks, "a", 0.3, [1100]) == [890]
+
+
+def test_an_element_of_an_earlier_round_than_the_first_does_not_make_it_ready() -> None:
+    watermarks = SplitWatermarks(BOUND, 5000)
+    watermarks.round(7)
+    watermarks.round(6)
+    assert not watermarks.ready
 
 
 def test_a_split_that_has_shown_no_event_time_holds_the_watermark() -> None:
