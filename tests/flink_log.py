@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pyflink
 
-# A log line worth reporting: a job's state change, a task that failed, the first line of an exception (not its
-# stack), or a warning or error of the Python workers (the connector logs there).
+# A log line worth reporting: a job's state change, a task that failed, a checkpoint that expired or was declined,
+# the first line of an exception (not its stack), or a warning or error of the Python workers (the connector logs
+# there).
 _EVENT = re.compile(r"Job .* switched from state|switched from \w+ to FAILED|^(Caused by: )?\S*(Exception|Error)\b|"
-                    r"(WARN|ERROR) +PythonWorker")
+                    r"(WARN|ERROR) +PythonWorker|Checkpoint \d+ of job \w+ expired|Decline checkpoint")
+_COMPLETED = "Completed checkpoint"
 _SHOWN = 40
 
 
@@ -43,7 +45,8 @@ def mark() -> LogMark:
 
 
 def events_since(since: LogMark) -> str:
-    """The last lines logged since `since` that tell of state changes, failures and warnings, one a line."""
+    """The last lines logged since `since` that tell of state changes, failures and warnings, one a line, then the
+    last checkpoint completed since (whether checkpoints went on tells a job that idles from one that is stuck)."""
     path = log_file()
     if path is None:
         return "(no mini-cluster log found)"
@@ -53,4 +56,6 @@ def events_since(since: LogMark) -> str:
         lines = log.read().decode(errors="replace").splitlines()
     events = [line for line in lines if _EVENT.search(line)]
     left_out = f"({len(events) - _SHOWN} earlier events left out)\n" if len(events) > _SHOWN else ""
-    return f"{path} since byte {offset}:\n{left_out}" + "\n".join(events[-_SHOWN:])
+    completed = [line for line in lines if _COMPLETED in line]
+    last = f"last completed checkpoint: {completed[-1]}" if completed else "no checkpoint completed since"
+    return f"{path} since byte {offset}:\n{left_out}" + "".join(f"{event}\n" for event in events[-_SHOWN:]) + last

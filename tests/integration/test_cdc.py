@@ -13,7 +13,7 @@ from connector.admin import PulsarAdmin
 from devtools.debezium_server import DebeziumServer
 from devtools.postgres_server import Postgres
 from devtools.pulsar_standalone import Broker
-from tests import flink_log
+from tests import flink_log, python_threads
 from tests.conftest import unique_topic
 from tests.integration.cdc_helpers import (SNAPSHOT_ORDERS, TOTALS, CATCH_UP_S, cdc_database,
                                            changes_before_the_job, changes_while_the_job_runs, database_answer,
@@ -53,11 +53,12 @@ def test_a_sql_join_and_aggregate_over_change_topics_equals_the_database_through
         ops = wait_for_the_last_change(broker, debezium.topic("public.orders"))
         expected = database_answer(postgres)
         table = wait_for_the_answer(broker, results, expected, check_job)
+        stalled = "" if table == expected else f"Python threads of the job then:\n{python_threads.busy_stacks()}"
     finally:
         job.cancel().result()
     assert marker.exists(), "the failure was injected"
     assert table == expected, (f"after {CATCH_UP_S} s the job's answer is {table}, the database's {expected}; "
-                               f"{flink_log.events_since(log)}")
+                               f"{flink_log.events_since(log)}\n{stalled}")
     assert ops["r"] == SNAPSHOT_ORDERS, f"every order of the snapshot arrives once as a read: {ops}"
     assert ops["c"] > 0 and ops["u"] > 0 and ops["d"] > 0 and ops[None] > 0, ops
 

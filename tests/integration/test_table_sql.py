@@ -27,6 +27,7 @@ from connector import PulsarConfigError, PulsarSink, PulsarSource, SimpleStringS
 from connector.admin import PulsarAdmin
 from connector.table import PulsarTable
 from devtools.pulsar_standalone import Broker
+from tests import flink_log, python_threads
 from tests.conftest import unique_topic
 
 PARTITIONS = 4
@@ -125,6 +126,7 @@ def test_a_tumbling_window_in_streaming_mode_is_exact_and_written_to_pulsar(stor
         lambda row: f"{row[0]},{row[1]},{row[2]},{row[3]}", output_type=Types.STRING())
     (PulsarSink.builder().set_service_url(storage_broker.service_url).set_admin_url(storage_broker.admin_url)
      .set_topics(results_topic).set_serialization_schema(SimpleStringSchema()).build().sink_to(windows))
+    log = flink_log.mark()
     job = windows.get_execution_environment().execute_async("event-time windows over a Pulsar table")
     client = pulsar.Client(storage_broker.service_url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
     got: set[Result] = set()
@@ -142,7 +144,9 @@ def test_a_tumbling_window_in_streaming_mode_is_exact_and_written_to_pulsar(stor
                     continue
                 got.add((customer, start, int(orders_), int(cents)))
             per_window = sorted(Counter(start for _, start, _, _ in got).items())
-            assert len(got) >= count, f"{what}: {len(got)} of {count} windows in 180 s; per window: {per_window}"
+            assert len(got) >= count, (f"{what}: {len(got)} of {count} windows in 180 s; per window: {per_window}; "
+                                       f"{flink_log.events_since(log)}\nPython threads of the job then:\n"
+                                       f"{python_threads.busy_stacks()}")
 
         read_until(len(expected) - len(CUSTOMERS), "before the later order")  # all but the last window
         for partition in range(PARTITIONS):

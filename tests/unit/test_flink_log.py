@@ -1,5 +1,5 @@
 """What a failing in-process job test reports from the mini cluster's log (tests/flink_log.py): only what was logged
-since its mark, and only state changes, failures and warnings."""
+since its mark, and only state changes, failures and warnings, then the last checkpoint completed since."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ Caused by: RuntimeError: injected failure at record 6000
 16:40:02,100 INFO  ExecutionGraph [] - Job new (2) switched from state RUNNING to RESTARTING.
 16:40:03,000 WARN  PythonWorker [] - /work/connector/source/stall.py:80 split t-partition-0 received nothing for 30 s
 16:40:03,500 INFO  PythonWorker [] - /work/connector/source/reader.py:69 split t-partition-0 has no stored position
+16:40:04,000 INFO  CheckpointCoordinator [] - Completed checkpoint 7 for job 2 (5 bytes, checkpointDuration=9 ms).
+16:40:05,000 INFO  CheckpointCoordinator [] - Checkpoint 8 of job 2 expired before completing.
+16:40:06,000 INFO  CheckpointCoordinator [] - Completed checkpoint 9 for job 2 (5 bytes, checkpointDuration=8 ms).
 """
 
 
@@ -36,13 +39,23 @@ def test_only_events_logged_since_the_mark_are_reported(log: Path) -> None:
         out.write(AFTER)
     events = flink_log.events_since(since).splitlines()
     assert events[0] == f"{log} since byte {len(BEFORE)}:"
-    assert [line.split(" - ", 1)[-1] for line in events[1:]] == [
+    assert [line.split(" - ", 1)[-1] for line in events[1:-1]] == [
         "Map (2/2) (a1) switched from RUNNING to FAILED on local.",
         "java.lang.RuntimeException: injected failure at record 6000",
         "Caused by: RuntimeError: injected failure at record 6000",
         "Job new (2) switched from state RUNNING to RESTARTING.",
         "/work/connector/source/stall.py:80 split t-partition-0 received nothing for 30 s",
+        "Checkpoint 8 of job 2 expired before completing.",
     ]
+    assert events[-1] == ("last completed checkpoint: 16:40:06,000 INFO  CheckpointCoordinator [] - Completed "
+                          "checkpoint 9 for job 2 (5 bytes, checkpointDuration=8 ms).")
+
+
+def test_a_log_with_no_checkpoint_since_the_mark_says_so(log: Path) -> None:
+    since = flink_log.mark()
+    with log.open("a") as out:
+        out.write("16:40:02,100 INFO  ExecutionGraph [] - Job new (2) switched from state RUNNING to RESTARTING.\n")
+    assert flink_log.events_since(since).splitlines()[-1] == "no checkpoint completed since"
 
 
 def test_a_log_begun_after_the_mark_is_read_from_its_start(log: Path, tmp_path: Path) -> None:
