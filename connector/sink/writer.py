@@ -44,7 +44,7 @@ from pyflink.datastream.connectors.base import DeliveryGuarantee
 
 from connector.admin import PulsarAdmin
 from connector.client_threads import keep_thread_state
-from connector.clients import new_client
+from connector.clients import ClientCalls, new_client
 from connector.errors import PulsarSinkError
 from connector.sink.client_batches import BatchBoundary, batch_position
 from connector.sink.client_send import Send, sender
@@ -119,6 +119,7 @@ class PulsarWriter:
         self._config = config
         self._exactly_once = config.delivery_guarantee == DeliveryGuarantee.EXACTLY_ONCE
         self._client = new_client(config.service_url, config.security, config.client_config)
+        self._calls = ClientCalls(self._close_client, f"sink {config.sink_name}")
         self._partitions: dict[str, list[str]] = {}
         self._candidates_of: dict[tuple[str, ...], list[str]] = {}
         self._outputs: dict[tuple[str, str | None], _Output] = {}  # per (topic, producer name or None)
@@ -274,7 +275,12 @@ class PulsarWriter:
         return self._written - self._completed
 
     def close(self) -> None:
-        """Release the producers and the client; unacknowledged messages are abandoned (call `flush` first)."""
+        """Release the producers and the client; unacknowledged messages are abandoned (call `flush` first). Called
+        from another thread while the writer's thread creates a producer, the client closes once that returns
+        (`connector.clients.ClientCalls`)."""
+        self._calls.close()
+
+    def _close_client(self) -> None:
         try:
             self._client.close()
         except pulsar.PulsarException:
@@ -298,7 +304,8 @@ class PulsarWriter:
         for topic in topics:
             if topic not in self._partitions:
                 try:
-                    names = self._client.get_topic_partitions(full_name(topic))
+                    with self._calls:
+                        names = self._client.get_topic_partitions(full_name(topic))
                 except pulsar.PulsarException as error:
                     raise PulsarSinkError(f"cannot look up the partitions of topic {topic}: {error}"
                                           f"{self._explain()}") from error
@@ -350,7 +357,8 @@ class PulsarWriter:
         attempt = 0
         while True:
             try:
-                return self._client.create_producer(topic, producer_name=producer_name, **settings)
+                with self._calls:
+                    return self._client.create_producer(topic, producer_name=producer_name, **settings)
             except pulsar.ProducerBusy as error:
                 if time.monotonic() > deadline:
                     raise PulsarSinkError(f"cannot create producer {producer_name!r} on topic {topic}: the name is "

@@ -16,6 +16,7 @@ counters (anything with `inc()`) and a `DeadLetterWriter`.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from enum import Enum
 from typing import Protocol
 
@@ -43,17 +44,20 @@ class Counter(Protocol):
 
 
 class DeadLetterWriter:
-    """Sends messages to the dead-letter topic through `client`, one acknowledged send at a time."""
+    """Sends messages to the dead-letter topic through `client`, one acknowledged send at a time; its producer is
+    created inside `calls` (`connector.clients.ClientCalls`, which closes the client only once no creation runs)."""
 
-    def __init__(self, client: pulsar.Client, topic: str) -> None:
+    def __init__(self, client: pulsar.Client, topic: str, calls: AbstractContextManager) -> None:
         self._client = client
         self._topic = topic
+        self._calls = calls
         self._producer: pulsar.Producer | None = None
 
     def send(self, message: pulsar.Message, error: str) -> None:
         """Returns once the broker has persisted the message; raises `pulsar.PulsarException` otherwise."""
         if self._producer is None:
-            self._producer = self._client.create_producer(self._topic, batching_enabled=False)
+            with self._calls:
+                self._producer = self._client.create_producer(self._topic, batching_enabled=False)
         properties = {**message.properties(), ERROR_PROPERTY: error, TOPIC_PROPERTY: message.topic_name(),
                       MESSAGE_ID_PROPERTY: str(message.message_id())}
         arguments = {"properties": properties}

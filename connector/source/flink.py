@@ -217,6 +217,8 @@ class _ReadSplits(KeyedProcessFunction):
         self._client = clients.new_client(self._source.service_url, self._source.security, self._source.client_config)
         self._subtask = runtime_context.get_index_of_this_subtask()
         self._owner = ("source", self._source.name, self._instance, self._subtask)
+        self._client_calls = clients.ClientCalls(self._client.shutdown, f"{self._source.name} reader subtask "
+                                                                        f"{self._subtask}")
         self._admin = self._source.new_admin()
         self._members: dict[str, tuple[str, list[tuple[str, str]]]] = {}  # per key: members text, its decode
         self._readers: dict[str, SplitReader] = {}
@@ -234,7 +236,7 @@ class _ReadSplits(KeyedProcessFunction):
             if columns else None
         self._closed = False
         clients.hold(self._owner, self.close)  # the client and the lag sampler's thread
-        self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic) \
+        self._dead_letter = DeadLetterWriter(self._client, self._source.dead_letter_topic, self._client_calls) \
             if self._source.bad_message_policy is BadMessagePolicy.DEAD_LETTER else None
         # Bounded: the keys this subtask gets, in the order they come. The first key's readers open now, and each
         # key's element opens the next key's (`process_element`).
@@ -253,7 +255,7 @@ class _ReadSplits(KeyedProcessFunction):
         self._closed = True
         self._lag.close()
         self._readers.clear()
-        self._opener.shutdown(release_client=self._client.shutdown)  # at once unless an open or close is running
+        self._opener.shutdown(release_client=self._client_calls.close)  # at once unless an open or close is running
         clients.release(self._owner, self.close)
 
     def process_element(self, element: tuple[str, str, int], ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
