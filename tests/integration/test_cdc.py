@@ -47,6 +47,7 @@ def test_a_sql_join_and_aggregate_over_change_topics_equals_the_database_through
     def check_job() -> None:
         status = job.get_job_status().result()
         assert not status.is_globally_terminal_state(), f"the job ended {status}; {flink_log.events_since(log)}"
+        flink_log.assert_taskmanager_lives(log)
 
     try:
         changes_while_the_job_runs(postgres, debezium)

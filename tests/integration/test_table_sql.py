@@ -141,6 +141,7 @@ def test_a_tumbling_window_in_streaming_mode_is_exact_and_written_to_pulsar(stor
                 try:
                     customer, start, orders_, cents = reader.read_next(1000).data().decode().split(",")
                 except pulsar.Timeout:
+                    flink_log.assert_taskmanager_lives(log)
                     continue
                 got.add((customer, start, int(orders_), int(cents)))
             per_window = sorted(Counter(start for _, start, _, _ in got).items())

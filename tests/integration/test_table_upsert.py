@@ -23,6 +23,7 @@ from connector import JsonRowSchema, PulsarConfigError, PulsarSink, PulsarSource
 from connector.admin import PulsarAdmin
 from connector.table import PulsarTable, write_upserts
 from devtools.pulsar_standalone import Broker
+from tests import flink_log
 from tests.conftest import unique_topic
 from tests.integration.table_helpers import job_failing_once, latest_per_key, read_upsert_table
 from tests.integration.test_table_sql import Order
@@ -81,12 +82,14 @@ def test_a_changelog_written_as_upserts_through_a_failure_converges_and_reads_ba
             .set_topics(results).set_serialization_schema(JsonRowSchema(TOTALS))
             .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE).set_sink_name("customer-totals").build())
     write_upserts(t_env, t_env.sql_query(TOTALS_SQL), sink, ["customer"])
+    log = flink_log.mark()
     job = env.execute_async("customer totals as upserts")
     try:
         deadline, table = time.monotonic() + 180, {}
         while time.monotonic() < deadline:
             status = job.get_job_status().result()
             assert not status.is_globally_terminal_state(), f"the job ended {status}"
+            flink_log.assert_taskmanager_lives(log)
             table, _ = latest_per_key(storage_broker, results, PARTITIONS, TOTALS)
             if table == {key_of(customer): totals for customer, totals in expected.items()}:
                 break
@@ -95,7 +98,7 @@ def test_a_changelog_written_as_upserts_through_a_failure_converges_and_reads_ba
         job.cancel().result()
     assert marker.exists(), "the failure was injected"
     assert table == {key_of(customer): totals for customer, totals in expected.items()}, \
-        f"after 180 s the topic's latest rows per key are {table}"
+        f"after 180 s the topic's latest rows per key are {table}; {flink_log.events_since(log)}"
 
     final = read_upsert_table(storage_broker, results, TOTALS, "customer")
     assert final == expected

@@ -67,3 +67,28 @@ def test_no_log_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("FLINK_LOG_DIR", str(tmp_path / "none"))
     assert flink_log.mark() == flink_log.LogMark(None, 0)
     assert flink_log.events_since(flink_log.mark()) == "(no mini-cluster log found)"
+
+
+FATAL = """\
+2026-12-08 00:05:17,776 ERROR Task [] - FATAL - exception in exception handler of task GroupAggregate[136] (2/2)#0.
+java.lang.IllegalStateException: Reference count must not be negative.
+\tat org.apache.beam.runners.fnexecution.control.DefaultJobBundleFactory$WrappedSdkHarnessClient.unref(X.java:1)
+2026-12-08 00:05:17,776 ERROR MiniCluster [] - TaskManager #0 failed.
+"""
+
+
+def test_a_dead_taskmanager_is_reported_with_its_fatal_error(log: Path) -> None:
+    since = flink_log.mark()
+    flink_log.assert_taskmanager_lives(since)
+    with log.open("a") as out:
+        out.write(FATAL)
+    with pytest.raises(AssertionError, match=r"only TaskManager died \(2026-12-08 00:05:17,776 exception in exception "
+                                             r"handler of task GroupAggregate\[136\] \(2/2\)#0: java\.lang\."
+                                             r"IllegalStateException: Reference count must not be negative\.\)"):
+        flink_log.assert_taskmanager_lives(since)
+
+
+def test_a_taskmanager_that_died_before_the_mark_is_not_this_jobs(log: Path) -> None:
+    with log.open("a") as out:
+        out.write(FATAL)
+    flink_log.assert_taskmanager_lives(flink_log.mark())
