@@ -54,7 +54,8 @@ def mark() -> LogMark:
 def assert_taskmanager_lives(since: LogMark) -> None:
     """Raises AssertionError, naming the cause, when the mini cluster's TaskManager died since `since` (see
     `_TASKMANAGER_DIED`): a job waited on then can only stall."""
-    lines = _lines_since(since)
+    path, offset = _start(since)
+    lines = _read(path, offset) if path else []
     if not any(_TASKMANAGER_DIED in line for line in lines):
         return
     fatal = next((f"{line[:23]} {match.group(1).rstrip('.')}: {cause}" for line, cause in zip(lines, lines[1:] + [""])
@@ -63,23 +64,25 @@ def assert_taskmanager_lives(since: LogMark) -> None:
                          "it cancelled tasks for a failover, after which this in-process job cannot run again")
 
 
-def _lines_since(since: LogMark) -> list[str]:
+def _start(since: LogMark) -> tuple[Path | None, int]:
+    """The newest log and where in it `since` begins (its start when the log began after the mark)."""
     path = log_file()
-    if path is None:
-        return []
+    return path, since.offset if path == since.path else 0
+
+
+def _read(path: Path, offset: int) -> list[str]:
     with path.open("rb") as log:
-        log.seek(since.offset if path == since.path else 0)
+        log.seek(offset)
         return log.read().decode(errors="replace").splitlines()
 
 
 def events_since(since: LogMark) -> str:
     """The last lines logged since `since` that tell of state changes, failures and warnings, one a line, then the
     last checkpoint completed since (whether checkpoints went on tells a job that idles from one that is stuck)."""
-    path = log_file()
+    path, offset = _start(since)
     if path is None:
         return "(no mini-cluster log found)"
-    offset = since.offset if path == since.path else 0
-    lines = _lines_since(since)
+    lines = _read(path, offset)
     events = [line for line in lines if _EVENT.search(line)]
     left_out = f"({len(events) - _SHOWN} earlier events left out)\n" if len(events) > _SHOWN else ""
     completed = [line for line in lines if _COMPLETED in line]
